@@ -1,0 +1,50 @@
+import type { Envelope, JsonObject } from '../protocol/index.ts'
+
+/** A built-in component answers in-process instead of through a tunnel (registration, dependency). */
+export type BuiltinHandler = (request: Envelope, context: { clientId: string | undefined }) => BuiltinAnswer
+
+/** What a built-in answers: `code`, optional `data`, and how long to hold the reply back (rejection damping). */
+export interface BuiltinAnswer {
+  code: number
+  data?: JsonObject
+  delayMs?: number
+}
+
+/** One registration held by the controller (wire-protocol.md §1, "component"). */
+export interface Component {
+  readonly name: string
+  /** `model` and `view` take part in routing; other roles are stored and never routed. */
+  readonly role: string
+  readonly description: string
+  /** Seconds, truncated to an integer [WP-16]. */
+  readonly ttlSec: number
+  /** Names of the components this one runs after, on writes. */
+  readonly hooks: readonly string[]
+  /** Registered patterns in the order given, de-duplicated. */
+  readonly patterns: readonly string[]
+  /** Component tunnel; undefined for built-ins. */
+  readonly tunnel: string | undefined
+  readonly builtin: BuiltinHandler | undefined
+  /** The MQTT client the successful POST came from (§8.3); undefined = always online. */
+  readonly clientId: string | undefined
+  online: boolean
+  readonly registeredAt: number
+  /** The registration data as received (keys we ignore included), for listings. */
+  readonly data: JsonObject
+}
+
+/** A read-only view of a component for listings. */
+export interface ComponentInfo {
+  name: string
+  role: string
+  description: string
+  ttlSec: number
+  hooks: string[]
+  patterns: string[]
+  tunnel: string | undefined
+  builtin: boolean
+  clientId: string | undefined
+  online: boolean
+  registeredAt: number
+  data: JsonObject
+}

@@ -1,0 +1,771 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import type { Logger } from '../logger.ts'
+import { silentLogger } from '../logger.ts'
+import {
+  type Caller,
+  CONTROLLER_TOPIC,
+  classifyController,
+  controllerMessage,
+  DEPENDENCY_RESOURCE,
+  directTunnel,
+  type Envelope,
+  IdGenerator,
+  isWrite,
+  type Json,
+  localControllerTopic,
+  MAX_RESOURCE_CHARS,
+  messageId,
+  PRESENCE_TOPIC,
+  parsePayload,
+  presenceClientId,
+  REGISTRATION_RESOURCE,
+} from '../protocol/index.ts'
+import { buildChain, type Chain, viewsOf } from './chain.ts'
+import { type Clock, systemClock } from './clock.ts'
+import type { Component, ComponentInfo } from './component.ts'
+import { createDependencyHandler } from './dependency.ts'
+import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
+import { finalAnswer, hookMessage } from './merge.ts'
+import { createRegistrationHandler, type ReservedPattern } from './registration.ts'
+import { Registry } from './registry.ts'
+
+/** How a request ended, for in-process callers (the web service maps it to HTTP, wire-protocol.md §8.5). */
+export type OutcomeKind =
+  | 'answer'
+  | 'timeout'
+  | 'offline'
+  | 'not-found'
+  | 'no-model'
+  | 'locked'
+  | 'id-used'
+  | 'bad-request'
+  | 'too-large'
+  | 'unavailable'
+
+/** The final answer or error of a request, with what the web service needs to name the failure. */
+export interface Outcome {
+  kind: OutcomeKind
+  /** The message as it would travel on the wire. */
+  message: Envelope
+  /** The bundle a timeout or an offline answer is about. */
+  bundle?: string
+  /** The step ttl that expired. */
+  ttlMs?: number
+}
+
+/** A request made in-process (the web service). It becomes a plain request with a fresh id [WP-51][WP-58]. */
+export interface LocalRequest {
+  method: string
+  resource: string
+  data?: Json
+  caller?: Caller
+}
+
+/** Where a message came from. */
+export interface MessageMeta {
+  /** The publishing MQTT client, when the broker tells (embedded broker). */
+  clientId?: string | undefined
+  retain?: boolean
+}
+
+/** Options of the controller core. Every policy has a default; tests pass a fake clock. */
+export interface ControllerCoreOptions {
+  /** `default` (Bundlegate rules) or `sanji-compat` (shared patterns, 423 at once). @default 'default' */
+  mode?: 'default' | 'sanji-compat'
+  /** Offline detection (§8.3). @default true */
+  liveness?: boolean
+  /** Also serve `/<localId>/controller` [WP-1]. */
+  localId?: string | undefined
+  clock?: Clock
+  logger?: Logger
+  /** 16 hex characters; drawn from a CSPRNG when absent (§8.4). */
+  instance?: string
+  /** Makes component tunnels; default: decimal string of a random 31-bit integer [WP-11]. */
+  tunnelSource?: () => string
+  /** Delay between two rejected POST replies for one name (§8.2). @default 1000 */
+  rejectionIntervalMs?: number
+  /** Queued requests at most (§8.6). @default 1024 */
+  queueLimit?: number
+  /** Patterns the gateway serves; refused to bundles with 409. @default [] */
+  reserved?: readonly ReservedPattern[]
+  /** Base of the in-process id generator; random when absent. */
+  idBase?: number
+}
+
+/** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
+export interface ControllerOutput {
+  publish(topic: string, payload: string): void
+}
+
+/** Counters for health and tests. */
+export interface ControllerStats {
+  requests: number
+  events: number
+  responses: number
+  lateResponses: number
+  dropped: number
+  sessions: number
+  queued: number
+}
+
+type Origin =
+  | { kind: 'mqtt'; clientId: string | undefined }
+  | { kind: 'local'; resolve: (o: Outcome) => void }
+
+interface Pending {
+  id: number
+  request: Envelope
+  method: string
+  resource: string
+  tunnel: string | undefined
+  origin: Origin
+  write: boolean
+  /** Set while queued (§8.6). */
+  queueTimer?: unknown
+  lockSet?: LockSet | undefined
+}
+
+interface Session {
+  pending: Pending
+  chain: Chain
+  step: number
+  awaiting: number
+  answered: Set<string>
+  results: Envelope[]
+  lock: LockSet | undefined
+  timer: unknown
+  stepTtlMs: number
+  done: boolean
+}
+
+const BUILTIN_TTL_SEC = 10
+const DEFAULT_QUEUE_WAIT_MS = 10_000
+
+/**
+ * The controller's pure logic (wire-protocol.md §4–§6 and §8): registry, routing, sessions, ttl, locks, queue,
+ * liveness. It does no I/O of its own: messages come in through `handleMessage`, go out through `output`, and time
+ * comes from `clock`, so every rule is unit-testable with a fake clock.
+ */
+export class ControllerCore {
+  readonly instance: string
+  readonly mode: 'default' | 'sanji-compat'
+  readonly #liveness: boolean
+  readonly #localTopic: string | undefined
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #out: ControllerOutput
+  readonly #registry = new Registry()
+  readonly #locks = new LockTable()
+  readonly #sessions = new Map<number, Session>()
+  readonly #queue: Pending[] = []
+  readonly #queued = new Set<number>()
+  readonly #queueLimit: number
+  readonly #ids: IdGenerator
+  readonly #tunnelSource: () => string
+  readonly #rejectionIntervalMs: number
+  readonly #lastRejection = new Map<string, number>()
+  readonly #delayed = new Set<unknown>()
+  readonly #listeners = new Set<
+    (event: 'registered' | 'deregistered' | 'offline', c: ComponentInfo) => void
+  >()
+  #draining = false
+  #drainAgain = false
+  #closed = false
+  readonly #stats = { requests: 0, events: 0, responses: 0, lateResponses: 0, dropped: 0 }
+
+  constructor(output: ControllerOutput, options: ControllerCoreOptions = {}) {
+    this.#out = output
+    this.mode = options.mode ?? 'default'
+    this.#liveness = options.liveness ?? true
+    this.#localTopic = options.localId ? localControllerTopic(options.localId) : undefined
+    this.#clock = options.clock ?? systemClock
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'controller' })
+    this.instance = options.instance ?? randomBytes(8).toString('hex')
+    this.#tunnelSource = options.tunnelSource ?? (() => String(randomInt(0, 2 ** 31)))
+    this.#rejectionIntervalMs = options.rejectionIntervalMs ?? 1000
+    this.#queueLimit = options.queueLimit ?? 1024
+    this.#ids = new IdGenerator(options.idBase)
+    const registration = createRegistrationHandler({
+      registry: this.#registry,
+      locks: this.#locks,
+      mode: this.mode,
+      instance: this.instance,
+      now: () => this.#clock.now(),
+      newTunnel: () => this.#newTunnel(),
+      reserved: options.reserved ?? [],
+      changed: (event, c) => this.#changed(event, c),
+      rejectionDelay: (name) => this.#rejectionDelay(name),
+    })
+    // [WP-22] the built-ins exist from start-up.
+    this.#addBuiltin('registration', [REGISTRATION_RESOURCE, `${REGISTRATION_RESOURCE}/+`], registration)
+    this.#addBuiltin(
+      'dependency',
+      [DEPENDENCY_RESOURCE, `${DEPENDENCY_RESOURCE}/+`],
+      createDependencyHandler(this.#registry),
+    )
+  }
+
+  /** The topics the controller must receive [WP-1]. */
+  get topics(): string[] {
+    return this.#localTopic ? [CONTROLLER_TOPIC, this.#localTopic] : [CONTROLLER_TOPIC]
+  }
+
+  /** The presence announcement published after every (re)connect [WP-45]. */
+  presenceMessage(state: 'online' | 'offline'): string {
+    return JSON.stringify({ state, instance: this.instance })
+  }
+
+  /** Publishes `online` on `/controller/presence` [WP-45]. */
+  announce(): void {
+    this.#out.publish(PRESENCE_TOPIC, this.presenceMessage('online'))
+  }
+
+  /** One MQTT message for the controller: `/controller`, `/<localId>/controller` or a bundle presence topic. */
+  handleMessage(topic: string, payload: Uint8Array | string, meta: MessageMeta = {}): void {
+    if (this.#closed) return
+    if (meta.retain) return // [WP-2] retained deliveries are ignored
+    const presenceOf = presenceClientId(topic)
+    if (presenceOf !== undefined) {
+      this.#presence(presenceOf, payload)
+      return
+    }
+    if (topic !== CONTROLLER_TOPIC && topic !== this.#localTopic) return
+    const parsed = parsePayload(payload)
+    if (!parsed.ok) {
+      // [WP-2][WP-3] empty, non-JSON, non-object: dropped without reply.
+      this.#stats.dropped++
+      this.#log.debug({ topic, reason: parsed.reason }, 'message dropped')
+      return
+    }
+    const msg = parsed.message
+    const kind = classifyController(msg)
+    if (parsed.oversize) {
+      // [WP-59] answered only when it is a request we can answer.
+      this.#stats.dropped++
+      this.#log.warn({ topic, kind }, 'payload exceeds 1048576 bytes')
+      if (kind === 'REQUEST') {
+        this.#rejectRaw(
+          msg,
+          413,
+          { message: 'payload too large', log: 'payload exceeds 1048576 bytes' },
+          'too-large',
+        )
+      }
+      return
+    }
+    if (kind === 'EVENT') this.#event(msg)
+    else if (kind === 'RESPONSE') this.#response(msg)
+    else this.#request(msg, meta.clientId)
+  }
+
+  /** An MQTT client went away (embedded broker disconnect, or its will) [WP-42][WP-43]. */
+  clientGone(clientId: string): void {
+    if (!this.#liveness || this.#closed) return
+    let any = false
+    for (const c of this.#registry.components()) {
+      if (c.clientId === clientId && c.online) {
+        c.online = false
+        any = true
+        this.#log.info({ bundle: c.name, clientId }, 'bundle offline')
+        this.#emit('offline', c)
+      }
+    }
+    if (!any) return
+    for (const s of [...this.#sessions.values()]) {
+      if (s.done) continue
+      const off = s.chain.steps[s.step]?.find((c) => !c.online && !s.answered.has(c.name))
+      if (off)
+        this.#finish(s, this.#offlineMessage(s.pending, off.name), { kind: 'offline', bundle: off.name })
+    }
+  }
+
+  /** Sends a request in-process, as the web service does: a plain request with a fresh id [WP-51]. */
+  request(input: LocalRequest): Promise<Outcome> {
+    return new Promise((resolve) => {
+      if (this.#closed) {
+        resolve(this.#unavailable(0, input.method, input.resource))
+        return
+      }
+      const id = this.#ids.next((n) => this.#inFlight(n))
+      const request: Envelope = { id, method: input.method, resource: input.resource }
+      request.data = input.data === undefined ? {} : input.data
+      if (input.caller) request.caller = { token: input.caller.token, scope: input.caller.scope } // [WP-60]
+      this.#stats.requests++
+      const origin: Origin = { kind: 'local', resolve }
+      if (!this.#validRequest(request, undefined, origin)) return
+      this.#route(this.#pending(request, id, undefined, origin), false, this.#queuedWrites())
+    })
+  }
+
+  /** Publishes an event in-process, exactly as if it had arrived on `/controller` [WP-38]. */
+  event(message: Envelope): void {
+    if (!this.#closed) this.#event(message)
+  }
+
+  /** A snapshot of every component (built-ins included). */
+  components(): ComponentInfo[] {
+    return [...this.#registry.components()].map(info)
+  }
+
+  /** Called with every registration, deregistration and offline transition. Returns an unsubscribe function. */
+  onChange(
+    listener: (event: 'registered' | 'deregistered' | 'offline', c: ComponentInfo) => void,
+  ): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  stats(): ControllerStats {
+    return { ...this.#stats, sessions: this.#sessions.size, queued: this.#queue.length }
+  }
+
+  /** Stops every timer; in-process callers still waiting get 503. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const t of this.#delayed) this.#clock.clearTimeout(t)
+    this.#delayed.clear()
+    for (const p of this.#queue.splice(0)) {
+      this.#clock.clearTimeout(p.queueTimer)
+      if (p.origin.kind === 'local') p.origin.resolve(this.#unavailable(p.id, p.method, p.resource))
+    }
+    this.#queued.clear()
+    for (const s of this.#sessions.values()) {
+      this.#clock.clearTimeout(s.timer)
+      s.done = true
+      const o = s.pending.origin
+      if (o.kind === 'local') o.resolve(this.#unavailable(s.pending.id, s.pending.method, s.pending.resource))
+    }
+    this.#sessions.clear()
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  #request(msg: Envelope, clientId: string | undefined): void {
+    this.#stats.requests++
+    const origin: Origin = { kind: 'mqtt', clientId }
+    const tunnel = directTunnel(msg)
+    if (!this.#validRequest(msg, tunnel, origin)) return
+    delete msg.caller // [WP-60] only the gateway vouches for a caller
+    this.#route(this.#pending(msg, messageId(msg) as number, tunnel, origin), false, this.#queuedWrites())
+  }
+
+  /** §8.9: resource then method; a rejection is answered whenever there is a tunnel (or views) [WP-59]. */
+  #validRequest(msg: Envelope, tunnel: string | undefined, origin: Origin): boolean {
+    const bad = (log: string) => {
+      const data = { message: 'wrong request context', log }
+      this.#reject(msg, tunnel, origin, 400, data, 'bad-request')
+      return false
+    }
+    if (typeof msg.resource !== 'string' || msg.resource.length === 0) return bad("need 'resource'")
+    if (msg.resource.length > MAX_RESOURCE_CHARS) return bad("'resource' exceeds 1023 characters")
+    if (typeof msg.method !== 'string' || msg.method.length === 0) return bad("need 'method'")
+    return true
+  }
+
+  #pending(request: Envelope, id: number, tunnel: string | undefined, origin: Origin): Pending {
+    const method = request.method as string
+    return {
+      id,
+      request,
+      method,
+      resource: request.resource as string,
+      tunnel,
+      origin,
+      write: isWrite(method),
+    }
+  }
+
+  #event(msg: Envelope): void {
+    // §5.11: needs a string method and a non-empty resource; never answered.
+    if (typeof msg.method !== 'string' || typeof msg.resource !== 'string' || msg.resource.length === 0) {
+      this.#stats.dropped++
+      return
+    }
+    this.#stats.events++
+    delete msg.caller
+    const views = viewsOf(this.#registry, this.#registry.match(msg.resource))
+    if (views.length === 0) return
+    const payload = JSON.stringify(msg) // [WP-38] unchanged, to every matching view, never a model
+    for (const v of views) if (v.online && v.tunnel !== undefined) this.#out.publish(v.tunnel, payload)
+  }
+
+  #response(msg: Envelope): void {
+    this.#stats.responses++
+    const s = this.#sessions.get(messageId(msg) as number)
+    if (!s || s.done) {
+      // [WP-7][WP-35] unknown or finished session: dropped silently.
+      this.#stats.lateResponses++
+      this.#log.debug({ id: msg.id }, 'response without session dropped')
+      return
+    }
+    s.results.push(msg)
+    const sign = Array.isArray(msg.sign) ? msg.sign[msg.sign.length - 1] : undefined
+    if (typeof sign === 'string') s.answered.add(sign)
+    if (msg.code !== 200) {
+      this.#finish(s, msg, { kind: 'answer' }) // [WP-30] ends at once, delivered unchanged
+      return
+    }
+    s.awaiting--
+    if (s.awaiting > 0) return
+    if (s.step + 1 < s.chain.steps.length) this.#startStep(s, s.step + 1, hookMessage(s.results))
+    else this.#finish(s, finalAnswer(s.results), { kind: 'answer' })
+  }
+
+  #presence(clientId: string, payload: Uint8Array | string): void {
+    const parsed = parsePayload(payload)
+    if (!parsed.ok) return
+    if (parsed.message.state === 'offline') this.clientGone(clientId)
+  }
+
+  // ---------------------------------------------------------------- routing (§8.12 steps 4–10)
+
+  #route(p: Pending, fromQueue: boolean, blockers: readonly LockSet[]): 'started' | 'answered' | 'queued' {
+    const matched = this.#registry.match(p.resource)
+    if (matched.length === 0) {
+      // [WP-26] 404 without data; a plain request has no view to get it.
+      this.#fail(p, 404, undefined, [], { kind: 'not-found' })
+      return 'answered'
+    }
+    const views = () => viewsOf(this.#registry, matched)
+    if (!fromQueue && this.#inFlight(p.id)) {
+      this.#fail(p, 403, { message: "'id' was used, please use another 'id'" }, views(), { kind: 'id-used' }) // [WP-27]
+      return 'answered'
+    }
+    const chain = buildChain(this.#registry, matched, p.write)
+    const step1 = chain.steps[0] as Component[]
+    const builtin = step1.some((c) => c.builtin !== undefined)
+    const chainModels = chain.steps.flat()
+    // [WP-54] in default mode, registration and deregistration never meet locks.
+    if (!(builtin && this.mode === 'default')) {
+      const blocked =
+        this.#locks.meets(matched, chainModels) || blockers.some((b) => meets(b, matched, chainModels))
+      if (blocked) {
+        if (this.mode === 'sanji-compat') {
+          this.#fail(p, 423, { message: 'resource is locked' }, views(), { kind: 'locked' }) // [WP-53]
+          return 'answered'
+        }
+        p.lockSet = p.write ? lockSetOf(chain) : undefined
+        if (!fromQueue) return this.#enqueue(p, step1, views)
+        return 'queued'
+      }
+    }
+    if (step1.length === 0) {
+      const data = { message: 'request forbidden', log: 'resource has no subscribed model' }
+      this.#fail(p, 403, data, chain.views, { kind: 'no-model' }) // [WP-28]
+      return 'answered'
+    }
+    const offline = step1.find((c) => !c.online)
+    if (offline) {
+      // [WP-42] an offline model answers 503 at once.
+      const msg = this.#offlineMessage(p, offline.name)
+      this.#deliver(p, msg, chain.views, { kind: 'offline', bundle: offline.name })
+      return 'answered'
+    }
+    const lock = p.write && !(builtin && this.mode === 'default') ? lockSetOf(chain) : undefined
+    const session: Session = {
+      pending: p,
+      chain,
+      step: 0,
+      awaiting: 0,
+      answered: new Set(),
+      results: [],
+      lock,
+      timer: undefined,
+      stepTtlMs: 0,
+      done: false,
+    }
+    this.#sessions.set(p.id, session)
+    if (lock) this.#locks.take(lock) // [WP-36]
+    this.#startStep(session, 0, p.request)
+    return 'started'
+  }
+
+  /** Publishes `message` to every model of step `k` and arms the step ttl (§5.4, §5.8). */
+  #startStep(s: Session, k: number, message: Envelope): void {
+    const step = s.chain.steps[k] as Component[]
+    if (k > 0) {
+      const off = step.find((c) => !c.online)
+      if (off) {
+        this.#finish(s, this.#offlineMessage(s.pending, off.name), { kind: 'offline', bundle: off.name })
+        return
+      }
+    }
+    s.step = k
+    s.awaiting = step.length
+    s.answered = new Set()
+    // [WP-34] the smallest ttl among the step's models, from the step's start.
+    let ttlSec = Number.POSITIVE_INFINITY
+    for (const c of step) ttlSec = Math.min(ttlSec, c.ttlSec)
+    s.stepTtlMs = Math.max(0, ttlSec * 1000)
+    this.#clock.clearTimeout(s.timer)
+    s.timer = this.#clock.setTimeout(() => this.#expire(s), s.stepTtlMs)
+    const payload = JSON.stringify(message)
+    for (const c of step) if (c.tunnel !== undefined) this.#out.publish(c.tunnel, payload)
+    for (const c of step) {
+      if (s.done) return
+      if (c.builtin) this.#runBuiltin(c, s, message)
+    }
+  }
+
+  #runBuiltin(c: Component, s: Session, message: Envelope): void {
+    const clientId = s.pending.origin.kind === 'mqtt' ? s.pending.origin.clientId : undefined
+    const answer = (c.builtin as NonNullable<Component['builtin']>)(message, { clientId })
+    const reply = controllerMessage({
+      id: s.pending.id,
+      code: answer.code,
+      method: s.pending.method,
+      resource: s.pending.resource,
+      data: answer.data,
+    })
+    if (answer.delayMs && answer.delayMs > 0) {
+      const t = this.#clock.setTimeout(() => {
+        this.#delayed.delete(t)
+        this.#response(reply)
+      }, answer.delayMs)
+      this.#delayed.add(t)
+    } else {
+      this.#response(reply)
+    }
+  }
+
+  #expire(s: Session): void {
+    if (s.done) return
+    const step = s.chain.steps[s.step] as Component[]
+    const late = step.find((c) => !s.answered.has(c.name)) ?? step[0]
+    const data = { message: 'session failed due to ttl expired .' }
+    const msg = controllerMessage({
+      id: s.pending.id,
+      code: 408,
+      method: s.pending.method,
+      resource: s.pending.resource,
+      data,
+    })
+    this.#log.debug(
+      { id: s.pending.id, resource: s.pending.resource, bundle: late?.name },
+      'session ttl expired',
+    )
+    const outcome: Omit<Outcome, 'message'> = { kind: 'timeout', ttlMs: s.stepTtlMs }
+    if (late) outcome.bundle = late.name
+    this.#finish(s, msg, outcome)
+  }
+
+  #finish(s: Session, message: Envelope, outcome: Omit<Outcome, 'message'>): void {
+    if (s.done) return
+    s.done = true
+    this.#clock.clearTimeout(s.timer)
+    this.#sessions.delete(s.pending.id)
+    this.#deliver(s.pending, message, s.chain.views, outcome) // [WP-33]
+    if (s.lock) {
+      this.#locks.release(s.lock)
+      this.#drain()
+    }
+  }
+
+  // ---------------------------------------------------------------- delivery and errors
+
+  /** §5.6: a direct request's answer goes only to its tunnel; a plain one's to every online view; in-process too. */
+  #deliver(
+    p: Pending,
+    message: Envelope,
+    views: readonly Component[],
+    outcome: Omit<Outcome, 'message'>,
+  ): void {
+    if (p.origin.kind === 'local') p.origin.resolve({ ...outcome, message })
+    if (p.tunnel !== undefined) {
+      this.#out.publish(p.tunnel, JSON.stringify(message))
+      return
+    }
+    let payload: string | undefined
+    for (const v of views) {
+      if (!v.online || v.tunnel === undefined) continue
+      payload ??= JSON.stringify(message)
+      this.#out.publish(v.tunnel, payload)
+    }
+  }
+
+  #fail(
+    p: Pending,
+    code: number,
+    data: Json | undefined,
+    views: readonly Component[],
+    outcome: Omit<Outcome, 'message'>,
+  ) {
+    const msg = controllerMessage({ id: p.id, code, method: p.method, resource: p.resource, data })
+    this.#deliver(p, msg, views, outcome)
+  }
+
+  /** A rejection before a pending request exists (validation, 413): to the tunnel, else the views (§5.7, §8.9). */
+  #reject(
+    msg: Envelope,
+    tunnel: string | undefined,
+    origin: Origin,
+    code: number,
+    data: Json,
+    kind: OutcomeKind,
+  ) {
+    const id = messageId(msg) ?? 0
+    const method = typeof msg.method === 'string' ? msg.method : ''
+    const resource = typeof msg.resource === 'string' ? msg.resource : ''
+    const reply = controllerMessage({ id, code, method, resource, data })
+    const views =
+      resource.length > 0 && resource.length <= MAX_RESOURCE_CHARS
+        ? viewsOf(this.#registry, this.#registry.match(resource))
+        : []
+    const p: Pending = { id, request: msg, method, resource, tunnel, origin, write: false }
+    this.#deliver(p, reply, views, { kind })
+  }
+
+  #rejectRaw(msg: Envelope, code: number, data: Json, kind: OutcomeKind): void {
+    this.#reject(msg, directTunnel(msg), { kind: 'mqtt', clientId: undefined }, code, data, kind)
+  }
+
+  #offlineMessage(p: Pending, name: string): Envelope {
+    const data = { message: `bundle '${name}' is offline` }
+    return controllerMessage({ id: p.id, code: 503, method: p.method, resource: p.resource, data })
+  }
+
+  #unavailable(id: number, method: string, resource: string): Outcome {
+    const data = { message: 'service unavailable', log: 'controller is stopping' }
+    return { kind: 'unavailable', message: controllerMessage({ id, code: 503, method, resource, data }) }
+  }
+
+  // ---------------------------------------------------------------- queue (§8.6, default mode)
+
+  #inFlight(id: number): boolean {
+    return this.#sessions.has(id) || this.#queued.has(id)
+  }
+
+  #queuedWrites(): LockSet[] {
+    const out: LockSet[] = []
+    for (const q of this.#queue) if (q.write && q.lockSet) out.push(q.lockSet)
+    return out
+  }
+
+  #enqueue(p: Pending, step1: readonly Component[], views: () => Component[]): 'queued' | 'answered' {
+    if (this.#queue.length >= this.#queueLimit) {
+      this.#fail(p, 423, { message: 'resource is locked' }, views(), { kind: 'locked' })
+      return 'answered'
+    }
+    // [WP-52] the wait is bounded by the request's own ttl: the smallest step-1 ttl, or 10 s.
+    let waitMs = DEFAULT_QUEUE_WAIT_MS
+    if (step1.length > 0) waitMs = Math.max(0, Math.min(...step1.map((c) => c.ttlSec)) * 1000)
+    p.queueTimer = this.#clock.setTimeout(() => {
+      if (!this.#unqueue(p)) return
+      const matched = this.#registry.match(p.resource)
+      this.#fail(p, 423, { message: 'resource is locked' }, viewsOf(this.#registry, matched), {
+        kind: 'locked',
+      })
+      this.#drain()
+    }, waitMs)
+    this.#queue.push(p)
+    this.#queued.add(p.id)
+    return 'queued'
+  }
+
+  #unqueue(p: Pending): boolean {
+    const i = this.#queue.indexOf(p)
+    if (i === -1) return false
+    this.#queue.splice(i, 1)
+    this.#queued.delete(p.id)
+    this.#clock.clearTimeout(p.queueTimer)
+    return true
+  }
+
+  /** Scans the queue in arrival order; no request overtakes an earlier queued write it shares anything with. */
+  #drain(): void {
+    if (this.#draining) {
+      this.#drainAgain = true
+      return
+    }
+    this.#draining = true
+    try {
+      do {
+        this.#drainAgain = false
+        const blockers: LockSet[] = []
+        for (const p of [...this.#queue]) {
+          if (!this.#queued.has(p.id)) continue
+          const result = this.#route(p, true, blockers)
+          if (result === 'queued') {
+            if (p.write && p.lockSet) blockers.push(p.lockSet)
+          } else {
+            this.#unqueue(p)
+          }
+        }
+      } while (this.#drainAgain && !this.#closed)
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  // ---------------------------------------------------------------- registry helpers
+
+  #addBuiltin(name: string, patterns: string[], handler: NonNullable<Component['builtin']>): void {
+    this.#registry.add({
+      name,
+      role: 'model',
+      description: `built-in ${name}`,
+      ttlSec: BUILTIN_TTL_SEC,
+      hooks: [],
+      patterns,
+      tunnel: undefined,
+      builtin: handler,
+      clientId: undefined,
+      online: true,
+      registeredAt: this.#clock.now(),
+      data: {},
+    })
+  }
+
+  #newTunnel(): string {
+    for (;;) {
+      const t = this.#tunnelSource()
+      if (!this.#registry.hasTunnel(t)) return t
+    }
+  }
+
+  /** §8.2: a rejected POST reply for a name goes out no sooner than the interval after the previous one [WP-41]. */
+  #rejectionDelay(name: string): number {
+    const now = this.#clock.now()
+    const last = this.#lastRejection.get(name)
+    const at = last === undefined ? now : Math.max(now, last + this.#rejectionIntervalMs)
+    this.#lastRejection.set(name, at)
+    if (this.#lastRejection.size > 256) {
+      for (const [k, v] of this.#lastRejection)
+        if (v + this.#rejectionIntervalMs < now) this.#lastRejection.delete(k)
+    }
+    return at - now
+  }
+
+  #changed(event: 'registered' | 'deregistered', c: Component): void {
+    this.#log.info(
+      { bundle: c.name, role: c.role, patterns: c.patterns, tunnel: c.tunnel, clientId: c.clientId },
+      event === 'registered' ? 'component registered' : 'component deregistered',
+    )
+    this.#emit(event, c)
+    if (this.#queue.length > 0) this.#drain()
+  }
+
+  #emit(event: 'registered' | 'deregistered' | 'offline', c: Component): void {
+    if (this.#listeners.size === 0) return
+    const i = info(c)
+    for (const l of this.#listeners) l(event, i)
+  }
+}
+
+function info(c: Component): ComponentInfo {
+  return {
+    name: c.name,
+    role: c.role,
+    description: c.description,
+    ttlSec: c.ttlSec,
+    hooks: [...c.hooks],
+    patterns: [...c.patterns],
+    tunnel: c.tunnel,
+    builtin: c.builtin !== undefined,
+    clientId: c.clientId,
+    online: c.online,
+    registeredAt: c.registeredAt,
+    data: c.data,
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The controller: registration, routing, hooks, merge, ttl, locks, events, liveness (wire-protocol.md §4–§8).
+ * @module
+ */
+export type { Chain } from './chain.ts'
+export { buildChain } from './chain.ts'
+export { type Clock, systemClock } from './clock.ts'
+export type { ComponentInfo } from './component.ts'
+export { type Controller, type ControllerBroker, startController } from './controller.ts'
+export {
+  ControllerCore,
+  type ControllerCoreOptions,
+  type ControllerOutput,
+  type ControllerStats,
+  type LocalRequest,
+  type MessageMeta,
+  type Outcome,
+  type OutcomeKind,
+} from './controller-core.ts'
+export { findHookCycle } from './hook-cycle.ts'
+export { finalAnswer, hookMessage } from './merge.ts'
+export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export type { ReservedPattern } from './registration.ts'

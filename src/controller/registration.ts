@@ -1,0 +1,176 @@
+import {
+  type Envelope,
+  isObject,
+  type Json,
+  type JsonObject,
+  MAX_RESOURCE_CHARS,
+  REGISTRATION_RESOURCE,
+  resourceName,
+} from '../protocol/index.ts'
+import type { BuiltinAnswer, Component } from './component.ts'
+import { findHookCycle } from './hook-cycle.ts'
+import type { LockTable } from './locks.ts'
+import type { Registry } from './registry.ts'
+
+/** A pattern the gateway serves itself; no bundle may register it or anything below it (http-api.md [HA-11]). */
+export interface ReservedPattern {
+  /** e.g. `/tokens`: the exact pattern and everything below it (`/tokens/...`) is refused. */
+  prefix: string
+  owner: string
+}
+
+/** What the registration built-in needs from the controller. */
+export interface RegistrationContext {
+  registry: Registry
+  locks: LockTable
+  mode: 'default' | 'sanji-compat'
+  instance: string
+  now(): number
+  newTunnel(): string
+  reserved: readonly ReservedPattern[]
+  /** Called after a component was added or removed. */
+  changed(event: 'registered' | 'deregistered', component: Component): void
+  /** The delay to apply to a rejected POST reply for `name` (§8.2 damping) [WP-41]. */
+  rejectionDelay(name: string): number
+}
+
+const NAME_RULE = /^[A-Za-z0-9-]{1,64}$/
+const WRONG = 'wrong register context'
+
+function bad(log: string): BuiltinAnswer {
+  return { code: 400, data: { message: WRONG, log } }
+}
+
+/** The name segment after `/controller/registration/`, if there is one [WP-14]. */
+function pathName(resource: string): string | undefined {
+  const name = resourceName(resource)
+  const prefix = `${REGISTRATION_RESOURCE}/`
+  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : undefined
+}
+
+function nonEmptyString(v: Json | undefined): v is string {
+  return typeof v === 'string' && v.length > 0
+}
+
+/**
+ * The `registration` built-in (wire-protocol.md §4): POST creates, DELETE removes, other verbs answer 405 [WP-19].
+ * The returned answer becomes the controller's reply; rejected POSTs carry a damping delay.
+ */
+export function createRegistrationHandler(ctx: RegistrationContext) {
+  return (request: Envelope, caller: { clientId: string | undefined }): BuiltinAnswer => {
+    const method = String(request.method).toLowerCase()
+    const resource = request.resource as string
+    if (method === 'post') return post(ctx, request, resource, caller.clientId)
+    if (method === 'delete') return del(ctx, request, resource)
+    return { code: 405, data: { message: 'method not allowed' } }
+  }
+}
+
+function post(ctx: RegistrationContext, request: Envelope, resource: string, publisher: string | undefined) {
+  const damp = (answer: BuiltinAnswer, name: string): BuiltinAnswer => {
+    const delayMs = ctx.rejectionDelay(name)
+    return delayMs > 0 ? { ...answer, delayMs } : answer
+  }
+  const data = request.data
+  // [WP-15] the checks run in this order: data, name, description, role, hook, ttl, resources.
+  if (!isObject(data)) return damp(bad("Need 'data'"), pathName(resource) ?? '')
+  const name = pathName(resource) ?? (nonEmptyString(data.name) ? data.name : undefined)
+  if (name === undefined) return damp(bad("no 'name'"), '')
+  if (!NAME_RULE.test(name)) return damp(bad("invalid 'name'"), name) // [WP-23]
+  if (!nonEmptyString(data.description)) return damp(bad("need 'description'"), name)
+  if (!nonEmptyString(data.role)) return damp(bad("need 'role'"), name)
+  const role = data.role
+  let hooks: string[] = []
+  if (typeof data.hook === 'string') {
+    if (data.hook.length === 0) return damp(bad("empty 'hook'"), name)
+    hooks = [data.hook] // [WP-17]
+  } else if (Array.isArray(data.hook)) {
+    if (!data.hook.every(nonEmptyString)) return damp(bad("empty 'hook'"), name)
+    hooks = [...new Set(data.hook as string[])]
+  }
+  // [WP-16] a JSON number, truncated; a string is refused.
+  if (typeof data.ttl !== 'number' || !Number.isFinite(data.ttl)) return damp(bad("need 'ttl'"), name)
+  const ttlSec = Math.trunc(data.ttl)
+  let patterns: string[]
+  const res = data.resources
+  if (res === undefined) return damp(bad("Need 'resources'"), name)
+  if (typeof res === 'string') {
+    if (res.length === 0) return damp(bad("empty 'resources'"), name)
+    patterns = [res] // [WP-17]
+  } else if (Array.isArray(res)) {
+    if (res.length === 0 || !res.every(nonEmptyString)) return damp(bad("empty 'resources'"), name)
+    patterns = [...new Set(res as string[])]
+  } else {
+    return damp(bad("Need 'resources'"), name) // §8.9: the original answered 500
+  }
+  if (patterns.some((p) => p.length > MAX_RESOURCE_CHARS)) {
+    return damp(bad("'resources' entry exceeds 1023 characters"), name)
+  }
+  if (ctx.mode === 'sanji-compat' && patterns.some((p) => ctx.locks.patternLocked(p))) {
+    return { code: 423, data: { message: 'the resource is locked' } }
+  }
+  if (ctx.registry.has(name))
+    return damp({ code: 403, data: { message: 'component had beed already registered' } }, name) // [WP-18]
+  if (role === 'model' || role === 'view') {
+    for (const p of patterns) {
+      const owner = reservedOwner(ctx.reserved, p)
+      if (owner !== undefined) return damp(conflict(p, owner), name)
+    }
+  }
+  if (ctx.mode === 'default' && role === 'model') {
+    for (const p of patterns) {
+      const owner = ctx.registry.modelHolding(p)
+      if (owner) return damp(conflict(p, owner.name), name) // [WP-39]
+    }
+  }
+  const cycle = findHookCycle(ctx.registry, { name, role, hooks }) // [WP-55]
+  if (cycle) return damp(bad(`hook cycle: ${cycle.join(' -> ')}`), name)
+
+  const clientId = publisher ?? (nonEmptyString(data.clientId) ? data.clientId : undefined)
+  const component: Component = {
+    name,
+    role,
+    description: data.description,
+    ttlSec,
+    hooks,
+    patterns,
+    tunnel: ctx.newTunnel(),
+    builtin: undefined,
+    clientId,
+    online: true,
+    registeredAt: ctx.now(),
+    data: data as JsonObject,
+  }
+  ctx.registry.add(component)
+  ctx.changed('registered', component)
+  return { code: 200, data: { tunnel: component.tunnel as string, instance: ctx.instance } } // [WP-11][WP-45]
+}
+
+function conflict(pattern: string, owner: string): BuiltinAnswer {
+  return { code: 409, data: { message: `resource '${pattern}' is already provided by '${owner}'` } }
+}
+
+function reservedOwner(reserved: readonly ReservedPattern[], pattern: string): string | undefined {
+  for (const r of reserved) {
+    if (pattern === r.prefix || pattern.startsWith(`${r.prefix}/`)) return r.owner
+  }
+  return undefined
+}
+
+function del(ctx: RegistrationContext, request: Envelope, resource: string): BuiltinAnswer {
+  const data = request.data
+  const name = pathName(resource) ?? (isObject(data) && nonEmptyString(data.name) ? data.name : undefined)
+  if (name === undefined) return bad("no 'name'") // [WP-13]
+  const component = ctx.registry.get(name)
+  if (!component) return { code: 200 } // [WP-12] DELETE is idempotent
+  if (component.builtin) return { code: 403, data: { message: 'built-in component cannot be removed' } }
+  if (
+    ctx.mode === 'sanji-compat' &&
+    (ctx.locks.modelLocked(name) || component.patterns.some((p) => ctx.locks.patternLocked(p)))
+  ) {
+    return { code: 423, data: { message: 'resoures is locked' } }
+  }
+  ctx.registry.remove(name)
+  ctx.changed('deregistered', component)
+  return { code: 200 } // [WP-20]
+}

@@ -1,0 +1,56 @@
+/**
+ * The one table of Bundlegate errors: code → message template and HTTP status. Codes follow
+ * `GW_ERR_<AREA>_<WHAT>`; docs/errors.md lists every one and test/docs/errors.test.ts keeps both in step.
+ * A released code is never reused for another meaning.
+ * @module
+ */
+
+export const ERRORS = {
+  GW_ERR_CONFIG_INVALID: { status: 500, message: 'Invalid configuration: %s' },
+  GW_ERR_MANIFEST_INVALID: { status: 500, message: 'Invalid bundle.json (%s): %s' },
+  GW_ERR_MANIFEST_READ: { status: 500, message: 'Cannot read bundle.json at %s: %s' },
+  GW_ERR_STORE_INVALID: { status: 500, message: 'Config store %s: %s' },
+  GW_ERR_STORE_LOAD: { status: 500, message: 'Config store %s cannot be loaded: %s' },
+  GW_ERR_STORE_WRITE: { status: 500, message: 'Config store %s cannot be written: %s' },
+  GW_ERR_COLLECTION_INVALID: { status: 400, message: 'Invalid item: %s' },
+  GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },
+  GW_ERR_BUNDLE_NOT_CONNECTED: { status: 503, message: 'bundle %s is not connected to the broker' },
+  GW_ERR_BUNDLE_STOPPED: { status: 503, message: 'bundle %s is stopping' },
+  GW_ERR_BUNDLE_FAILED: { status: 500, message: '%s' },
+  GW_ERR_BROKER_LISTEN: { status: 500, message: 'Embedded broker cannot listen on %s:%d: %s' },
+  GW_ERR_BROKER_CONNECT: { status: 503, message: 'Cannot connect to the MQTT broker at %s: %s' },
+  GW_ERR_CLI_USAGE: { status: 400, message: '%s' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+/** Every error code. */
+export type ErrorCode = keyof typeof ERRORS
+
+/** An error from the table: a stable `code`, an HTTP-like `statusCode`, optional `data`, standard `cause`. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly data: unknown
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; data?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'GatewayError'
+    this.code = code
+    this.statusCode = ERRORS[code].status
+    this.data = options.data
+  }
+}
+
+/** Fills `%s` / `%d` placeholders in order. */
+export function formatMessage(template: string, args: readonly unknown[]): string {
+  let i = 0
+  return template.replace(/%[sd]/g, () => String(args[i++]))
+}
+
+/** Creates the error of `code` with its message template filled from `args`. */
+export function createError(
+  code: ErrorCode,
+  args: readonly unknown[] = [],
+  options: { cause?: unknown; data?: unknown } = {},
+): GatewayError {
+  return new GatewayError(code, formatMessage(ERRORS[code].message, args), options)
+}

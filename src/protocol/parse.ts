@@ -1,0 +1,35 @@
+import { type Envelope, isObject, MAX_PAYLOAD_BYTES } from './envelope.ts'
+
+/** What parsing a payload gave: a message, or why there is none. */
+export type ParseResult =
+  | { ok: true; message: Envelope; oversize: boolean }
+  | { ok: false; reason: 'empty' | 'not-json' | 'not-object' | 'too-large' }
+
+/**
+ * Hard ceiling on what we even try to parse. Payloads between MAX_PAYLOAD_BYTES and this are parsed only so that
+ * a 413 can be answered to their tunnel [WP-59]; beyond it, they are dropped unread.
+ */
+export const PARSE_CEILING_BYTES = 16 * MAX_PAYLOAD_BYTES
+
+/**
+ * Parses one MQTT payload into an envelope [WP-2][WP-3][WP-4].
+ * Compact or pretty-printed JSON parse the same; only objects are messages.
+ * `oversize` is set when the payload is larger than 1 MiB (the caller answers 413 when it can).
+ */
+export function parsePayload(payload: Uint8Array | string): ParseResult {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
+  if (size === 0) return { ok: false, reason: 'empty' }
+  if (size > PARSE_CEILING_BYTES) return { ok: false, reason: 'too-large' }
+  const text =
+    typeof payload === 'string'
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, size).toString('utf8')
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'not-json' }
+  }
+  if (!isObject(value)) return { ok: false, reason: 'not-object' }
+  return { ok: true, message: value as Envelope, oversize: size > MAX_PAYLOAD_BYTES }
+}
