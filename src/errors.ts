@@ -14,6 +14,7 @@ export const ERRORS = {
   GW_ERR_STORE_WRITE: { status: 500, message: 'Config store %s cannot be written: %s' },
   GW_ERR_COLLECTION_INVALID: { status: 400, message: 'Invalid item: %s' },
   GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },
+  GW_ERR_REQUEST_TIMEOUT: { status: 504, message: 'no answer to %s %s within %d ms' },
   GW_ERR_BUNDLE_NOT_CONNECTED: { status: 503, message: 'bundle %s is not connected to the broker' },
   GW_ERR_BUNDLE_STOPPED: { status: 503, message: 'bundle %s is stopping' },
   GW_ERR_BUNDLE_FAILED: { status: 500, message: '%s' },

@@ -18,11 +18,16 @@ export function attachToAedes(aedes: Aedes, core: ControllerCore): () => void {
   const onDisconnect = (client: Client) => {
     if (client.id) core.clientGone(client.id)
   }
+  const onSubscribe = (subscriptions: Array<{ topic: string }>) => {
+    for (const s of subscriptions) core.tunnelSubscribed(s.topic)
+  }
   aedes.on('publish', onPublish)
   aedes.on('clientDisconnect', onDisconnect)
+  aedes.on('subscribe', onSubscribe)
   return () => {
     aedes.removeListener('publish', onPublish)
     aedes.removeListener('clientDisconnect', onDisconnect)
+    aedes.removeListener('subscribe', onSubscribe)
   }
 }
 

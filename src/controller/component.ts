@@ -28,6 +28,11 @@ export interface Component {
   /** The MQTT client the successful POST came from (§8.3); undefined = always online. */
   readonly clientId: string | undefined
   online: boolean
+  /**
+   * False from registration until the broker reports a subscription to the tunnel (embedded broker only):
+   * messages for it wait instead of being published to nobody.
+   */
+  subscribed: boolean
   readonly registeredAt: number
   /** The registration data as received (keys we ignore included), for listings. */
   readonly data: JsonObject

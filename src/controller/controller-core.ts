@@ -90,6 +90,13 @@ export interface ControllerCoreOptions {
   reserved?: readonly ReservedPattern[]
   /** Base of the in-process id generator; random when absent. */
   idBase?: number
+  /**
+   * The broker reports subscriptions (embedded broker): messages for a component registered a moment ago wait until
+   * it has subscribed to its tunnel, at most `subscribeWaitMs`. @default false
+   */
+  tracksSubscriptions?: boolean
+  /** @default 2000 */
+  subscribeWaitMs?: number
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -165,6 +172,8 @@ export class ControllerCore {
   readonly #rejectionIntervalMs: number
   readonly #lastRejection = new Map<string, number>()
   readonly #delayed = new Set<unknown>()
+  readonly #held = new Map<string, { payloads: string[]; timer: unknown }>()
+  readonly #subscribeWaitMs: number
   readonly #listeners = new Set<
     (event: 'registered' | 'deregistered' | 'offline', c: ComponentInfo) => void
   >()
@@ -185,6 +194,7 @@ export class ControllerCore {
     this.#rejectionIntervalMs = options.rejectionIntervalMs ?? 1000
     this.#queueLimit = options.queueLimit ?? 1024
     this.#ids = new IdGenerator(options.idBase)
+    this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -195,6 +205,7 @@ export class ControllerCore {
       reserved: options.reserved ?? [],
       changed: (event, c) => this.#changed(event, c),
       rejectionDelay: (name) => this.#rejectionDelay(name),
+      tracksSubscriptions: options.tracksSubscriptions ?? false,
     })
     // [WP-22] the built-ins exist from start-up.
     this.#addBuiltin('registration', [REGISTRATION_RESOURCE, `${REGISTRATION_RESOURCE}/+`], registration)
@@ -279,6 +290,17 @@ export class ControllerCore {
     }
   }
 
+  /**
+   * The broker reports a subscription (embedded broker). A component that registered a moment ago is reachable only
+   * from now on: messages held for its tunnel go out.
+   */
+  tunnelSubscribed(topic: string): void {
+    const c = this.#registry.byTunnel(topic)
+    if (!c || c.subscribed) return
+    c.subscribed = true
+    this.#release(topic)
+  }
+
   /** Sends a request in-process, as the web service does: a plain request with a fresh id [WP-51]. */
   request(input: LocalRequest): Promise<Outcome> {
     return new Promise((resolve) => {
@@ -325,6 +347,8 @@ export class ControllerCore {
     this.#closed = true
     for (const t of this.#delayed) this.#clock.clearTimeout(t)
     this.#delayed.clear()
+    for (const h of this.#held.values()) this.#clock.clearTimeout(h.timer)
+    this.#held.clear()
     for (const p of this.#queue.splice(0)) {
       this.#clock.clearTimeout(p.queueTimer)
       if (p.origin.kind === 'local') p.origin.resolve(this.#unavailable(p.id, p.method, p.resource))
@@ -387,7 +411,7 @@ export class ControllerCore {
     const views = viewsOf(this.#registry, this.#registry.match(msg.resource))
     if (views.length === 0) return
     const payload = JSON.stringify(msg) // [WP-38] unchanged, to every matching view, never a model
-    for (const v of views) if (v.online && v.tunnel !== undefined) this.#out.publish(v.tunnel, payload)
+    for (const v of views) if (v.online) this.#publishTo(v, payload)
   }
 
   #response(msg: Envelope): void {
@@ -501,7 +525,7 @@ export class ControllerCore {
     this.#clock.clearTimeout(s.timer)
     s.timer = this.#clock.setTimeout(() => this.#expire(s), s.stepTtlMs)
     const payload = JSON.stringify(message)
-    for (const c of step) if (c.tunnel !== undefined) this.#out.publish(c.tunnel, payload)
+    for (const c of step) this.#publishTo(c, payload)
     for (const c of step) {
       if (s.done) return
       if (c.builtin) this.#runBuiltin(c, s, message)
@@ -580,8 +604,36 @@ export class ControllerCore {
     for (const v of views) {
       if (!v.online || v.tunnel === undefined) continue
       payload ??= JSON.stringify(message)
-      this.#out.publish(v.tunnel, payload)
+      this.#publishTo(v, payload)
     }
+  }
+
+  /** Publishes to a component tunnel; holds the message while the component has not subscribed yet. */
+  #publishTo(c: Component, payload: string): void {
+    const tunnel = c.tunnel
+    if (tunnel === undefined) return
+    if (c.subscribed) {
+      this.#out.publish(tunnel, payload)
+      return
+    }
+    let held = this.#held.get(tunnel)
+    if (!held) {
+      const timer = this.#clock.setTimeout(() => {
+        c.subscribed = true // never reported: publish anyway
+        this.#release(tunnel)
+      }, this.#subscribeWaitMs)
+      held = { payloads: [], timer }
+      this.#held.set(tunnel, held)
+    }
+    held.payloads.push(payload)
+  }
+
+  #release(tunnel: string): void {
+    const held = this.#held.get(tunnel)
+    if (!held) return
+    this.#held.delete(tunnel)
+    this.#clock.clearTimeout(held.timer)
+    for (const p of held.payloads) this.#out.publish(tunnel, p)
   }
 
   #fail(
@@ -712,6 +764,7 @@ export class ControllerCore {
       builtin: handler,
       clientId: undefined,
       online: true,
+      subscribed: true,
       registeredAt: this.#clock.now(),
       data: {},
     })

@@ -30,6 +30,8 @@ export interface RegistrationContext {
   reserved: readonly ReservedPattern[]
   /** Called after a component was added or removed. */
   changed(event: 'registered' | 'deregistered', component: Component): void
+  /** True when the broker reports subscriptions (embedded): new components wait for theirs. */
+  tracksSubscriptions: boolean
   /** The delay to apply to a rejected POST reply for `name` (§8.2 damping) [WP-41]. */
   rejectionDelay(name: string): number
 }
@@ -138,6 +140,7 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
     builtin: undefined,
     clientId,
     online: true,
+    subscribed: !ctx.tracksSubscriptions,
     registeredAt: ctx.now(),
     data: data as JsonObject,
   }

@@ -1,4 +1,4 @@
-import { patternMatches, resourceName } from '../protocol/index.ts'
+import { matchingPatterns } from '../protocol/index.ts'
 import type { Component } from './component.ts'
 
 /**
@@ -8,7 +8,7 @@ import type { Component } from './component.ts'
 export class Registry {
   readonly #components = new Map<string, Component>()
   readonly #patterns = new Map<string, string[]>()
-  readonly #tunnels = new Set<string>()
+  readonly #tunnels = new Map<string, Component>()
 
   get(name: string): Component | undefined {
     return this.#components.get(name)
@@ -30,10 +30,15 @@ export class Registry {
     return this.#tunnels.has(tunnel)
   }
 
+  /** The component whose tunnel this is. */
+  byTunnel(tunnel: string): Component | undefined {
+    return this.#tunnels.get(tunnel)
+  }
+
   /** Adds a component and subscribes it to its patterns (new patterns are appended). */
   add(component: Component): void {
     this.#components.set(component.name, component)
-    if (component.tunnel !== undefined) this.#tunnels.add(component.tunnel)
+    if (component.tunnel !== undefined) this.#tunnels.set(component.tunnel, component)
     for (const p of component.patterns) {
       const subs = this.#patterns.get(p)
       if (subs) subs.push(component.name)
@@ -57,12 +62,9 @@ export class Registry {
     return component
   }
 
-  /** Every registered pattern matching `resource` (query ignored), in registry order [WP-24][WP-25]. */
+  /** Every registered pattern matching `resource` (query ignored), in registry order (§5.1 step 4) [WP-24][WP-25]. */
   match(resource: string): string[] {
-    const name = resourceName(resource)
-    const out: string[] = []
-    for (const p of this.#patterns.keys()) if (patternMatches(p, name)) out.push(p)
-    return out
+    return matchingPatterns(this.#patterns.keys(), resource)
   }
 
   /** The subscribers of a pattern, in subscription order. */

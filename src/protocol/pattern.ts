@@ -37,10 +37,19 @@ export function patternMatches(pattern: string, name: string): boolean {
   return walk(pattern, name) || pattern === name
 }
 
-/** Every pattern of `patterns` (in their order) that matches `resource`; the query is ignored [WP-24][WP-25]. */
+/**
+ * Every pattern of `patterns` that matches `resource`; the query is ignored [WP-24][WP-25]. As §5.1 step 4 orders
+ * them: the patterns that pass the walk, in registry order, followed by the pattern equal to the name if the walk
+ * did not already list it.
+ */
 export function matchingPatterns(patterns: Iterable<string>, resource: string): string[] {
   const name = resourceName(resource)
   const out: string[] = []
-  for (const p of patterns) if (patternMatches(p, name)) out.push(p)
+  let equal = false
+  for (const p of patterns) {
+    if (walk(p, name)) out.push(p)
+    else if (p === name) equal = true
+  }
+  if (equal) out.push(name)
   return out
 }

@@ -29,12 +29,13 @@ export function parseQuery(search: string): Query {
     if (list) list.push(value)
     else seen.set(key, [value])
   }
-  const query: Query = {}
-  for (const [key, values] of seen) {
-    if (values.length > 1) query[key] = values
-    else query[key] = values[0] === '' || values[0] === undefined ? true : values[0]
-  }
-  return query
+  // Object.fromEntries defines own properties, so a key such as `__proto__` is kept like any other.
+  return Object.fromEntries(
+    Array.from(seen, ([key, values]): [string, string | true | string[]] => [
+      key,
+      values.length > 1 ? values : values[0] === '' || values[0] === undefined ? true : values[0],
+    ]),
+  )
 }
 
 /** The query string of a resource for a bundle: everything after its first `?`, or '' when there is none. */

@@ -38,9 +38,8 @@ export function compileRoute(source: string): RoutePattern {
     source,
     params,
     match(resource: string) {
-      const q = resource.indexOf('?')
-      const name = trimRoute(q === -1 ? resource : resource.slice(0, q))
-      const m = re.exec(q === -1 ? name : name + resource.slice(q))
+      // §6 item 7: the whole resource, query included, is trimmed at both ends; `?query` may only follow the route.
+      const m = re.exec(trimRoute(resource))
       if (!m) return undefined
       const out: Record<string, string> = {}
       params.forEach((p, i) => {

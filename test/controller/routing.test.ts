@@ -462,3 +462,30 @@ describe('events (§5.11)', () => {
     assert.equal(h.one(v).data, 1)
   })
 })
+
+describe('delivery to a component that has not subscribed yet (embedded broker)', () => {
+  test('messages wait for the subscription the broker reports, then go out in order', () => {
+    const h = new Harness({ tracksSubscriptions: true })
+    const t = h.register('a')
+    h.send({ id: 1, method: 'get', resource: '/a', tunnel: 'r' })
+    h.send({ id: 2, method: 'get', resource: '/a', tunnel: 'r' })
+    assert.equal(h.take(t).length, 0, 'held: nobody listens on the tunnel yet')
+    h.core.tunnelSubscribed(t)
+    assert.deepEqual(
+      h.take(t).map((m) => m.id),
+      [1, 2],
+    )
+    h.send({ id: 3, method: 'get', resource: '/a', tunnel: 'r' })
+    assert.equal(h.take(t).length, 1, 'published at once from then on')
+  })
+
+  test('a subscription that is never reported releases the messages after subscribeWaitMs', () => {
+    const h = new Harness({ tracksSubscriptions: true, subscribeWaitMs: 500 })
+    const t = h.register('a')
+    h.send({ id: 1, method: 'get', resource: '/a', tunnel: 'r' })
+    h.clock.advance(499)
+    assert.equal(h.take(t).length, 0)
+    h.clock.advance(1)
+    assert.equal(h.take(t).length, 1)
+  })
+})

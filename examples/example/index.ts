@@ -1,0 +1,3 @@
+import { ExampleBundle } from './example-bundle.ts'
+
+await new ExampleBundle({ dir: import.meta.dirname }).start()

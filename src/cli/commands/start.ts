@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { type ConfigInput, loadConfig } from '../../config/index.ts'
+import { createError } from '../../errors.ts'
+import { type Gateway, startGateway } from '../../server.ts'
+import { parse } from '../args.ts'
+import { type CliIo, line } from '../io.ts'
+
+const HELP = `Usage: bundlegate start [options]
+
+Runs the MQTT broker (embedded, unless --broker-url) and the controller.
+
+Options:
+  --example               also run the example bundle (examples/example)
+  --config <file>         JSON configuration file (see docs/config.md)
+  --broker-host <host>    embedded broker interface (default 127.0.0.1)
+  --broker-port <port>    embedded broker port (default 1883)
+  --broker-url <url>      use this external broker instead of the embedded one
+  --mode <mode>           default | sanji-compat
+  --no-liveness           never mark bundles offline
+  --log-level <level>     fatal | error | warn | info | debug | trace | silent`
+
+/** `bundlegate start`: runs until SIGINT or SIGTERM. */
+export async function startCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    example: { type: 'boolean' },
+    config: { type: 'string' },
+    'broker-host': { type: 'string' },
+    'broker-port': { type: 'string' },
+    'broker-url': { type: 'string' },
+    mode: { type: 'string' },
+    'no-liveness': { type: 'boolean' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    line(io.out, HELP)
+    return 0
+  }
+  if (positionals.length > 0)
+    throw createError('GW_ERR_CLI_USAGE', [`unexpected argument "${positionals[0]}"`])
+  const flags: ConfigInput = {}
+  const broker: Record<string, unknown> = {}
+  if (values['broker-host'] !== undefined) broker.host = values['broker-host']
+  if (values['broker-port'] !== undefined)
+    broker.port = /^\d+$/.test(values['broker-port']) ? Number(values['broker-port']) : values['broker-port']
+  if (values['broker-url'] !== undefined) broker.url = values['broker-url']
+  if (Object.keys(broker).length > 0) flags.broker = broker
+  const controller: Record<string, unknown> = {}
+  if (values.mode !== undefined) controller.mode = values.mode
+  if (values['no-liveness']) controller.liveness = false
+  if (Object.keys(controller).length > 0) flags.controller = controller
+  if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] }
+  const config = await loadConfig({ file: values.config, flags })
+
+  const started = Date.now()
+  const gateway = await startGateway(config)
+  const { core } = gateway.controller
+  line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
+  line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
+  line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
+
+  let child: ChildProcess | undefined
+  if (values.example) {
+    const off = core.onChange((event, c) => {
+      if (event !== 'registered' || c.name !== 'example') return
+      off()
+      line(io.out, `  example     registered in ${Date.now() - started} ms: GET and PUT /example`)
+      line(io.out, '')
+      line(io.out, 'Try it:')
+      line(io.out, '  npx bundlegate request GET /example')
+      line(io.out, `  npx bundlegate request PUT /example --data '{"key":"v2"}'`)
+    })
+    child = runExample(gateway, io)
+  }
+  await waitForSignal()
+  line(io.out, 'stopping')
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child?.once('exit', resolve))
+    child.kill('SIGTERM')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())])
+  }
+  await gateway.close()
+  return 0
+}
+
+function runExample(gateway: Gateway, io: CliIo): ChildProcess {
+  const entry = fileURLToPath(new URL('../../../examples/example/index.ts', import.meta.url))
+  const tsx = import.meta.resolve('tsx')
+  const dev = process.execArgv.some((a) => a.includes('bundlegate-dev'))
+  const args = [...(dev ? ['--conditions=bundlegate-dev'] : []), '--import', tsx, entry]
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, BROKER_URL: gateway.brokerUrl, LOG_LEVEL: gateway.config.log.level },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout?.pipe(io.out, { end: false })
+  child.stderr?.pipe(io.err, { end: false })
+  child.on('exit', (code, signal) => {
+    gateway.logger.warn({ bundle: 'example', code, signal }, 'example bundle exited')
+  })
+  return child
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.removeListener('SIGINT', done)
+      process.removeListener('SIGTERM', done)
+      resolve()
+    }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+}

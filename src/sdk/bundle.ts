@@ -1,0 +1,507 @@
+import { randomBytes } from 'node:crypto'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { createError } from '../errors.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import {
+  bundleResponse,
+  classifySdk,
+  clientPresenceTopic,
+  type Envelope,
+  isObject,
+  type Json,
+  PRESENCE_TOPIC,
+  parsePayload,
+} from '../protocol/index.ts'
+import { BundleError } from './bundle-error.ts'
+import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
+import { brokerUrlFromEnv, debugFromEnv } from './env.ts'
+import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
+import type {
+  Answer,
+  EventHandler,
+  EventMessage,
+  RequestHandler,
+  RequestMessage,
+  Respond,
+} from './message.ts'
+import { deriveAllProfiles } from './profiles.ts'
+import { PublishWindow } from './publish-window.ts'
+import { type Publish, Publisher } from './publisher.ts'
+import { Registrar } from './registrar.ts'
+import { type Declared, kDeclared } from './route.ts'
+import { type EventSpec, queryOf, type RouteMatch, Router, type RouteSpec } from './router.ts'
+
+/** Options of a bundle. */
+export interface BundleOptions {
+  /** The bundle directory: `bundle.json` and `data/` live here. `BUNDLE_DIR` overrides it. @default process.cwd() */
+  dir?: string
+  /** The manifest as an object, instead of reading `<dir>/bundle.json`. */
+  manifest?: unknown
+  /** @default BROKER_URL, else BROKER_PORT_1883_TCP_ADDR/PORT, else 'mqtt://127.0.0.1:1883' */
+  brokerUrl?: string
+  /** Extra mqtt.js options: username, password, TLS (ca, cert, key, rejectUnauthorized). */
+  mqtt?: IClientOptions
+  /** @default a pino logger at LOG_LEVEL (info) */
+  logger?: Logger
+  /** Put stack traces in 500 answers. @default BUNDLE_DEBUG=1 or SANJI_ENV=debug */
+  debug?: boolean
+  /** Stop cleanly on SIGINT and SIGTERM. @default true */
+  signals?: boolean
+  /** MQTT client id. @default 'bg-' + 16 random hex characters */
+  clientId?: string
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+/**
+ * A bundle: a small program that registers resources with the controller and answers requests for them.
+ *
+ * @example
+ * class Example extends Bundle {
+ *   model!: ConfigStore<{ key: string }>
+ *   override async init() { this.model = await this.openStore() }
+ *   @route({ resource: '/example', methods: 'get' })
+ *   get() { return this.model.data }
+ * }
+ * await new Example({ dir: import.meta.dirname }).start()
+ */
+export class Bundle {
+  readonly dir: string
+  log: Logger
+  readonly clientId: string
+  readonly #options: BundleOptions
+  readonly #router = new Router()
+  readonly #replyTunnel = randomBytes(16).toString('hex')
+  readonly #tunnels = new Map<'model' | 'view', string>()
+  readonly #stores: ConfigStore<Json>[] = []
+  readonly #debug: boolean
+  readonly #publisher: Publisher
+  #manifest: Manifest | undefined
+  #client: MqttClient | undefined
+  #window: PublishWindow | undefined
+  #registrar: Registrar | undefined
+  #state: State = 'new'
+  #registered = false
+  #onRegistered: (() => void) | undefined
+  #signalHandler: (() => void) | undefined
+
+  constructor(options: BundleOptions = {}) {
+    this.#options = options
+    this.dir = process.env.BUNDLE_DIR || options.dir || process.cwd()
+    this.log = options.logger ?? createLogger()
+    this.clientId = options.clientId ?? `bg-${randomBytes(8).toString('hex')}`
+    this.#debug = options.debug ?? debugFromEnv()
+    this.#publisher = new Publisher({
+      replyTunnel: this.#replyTunnel,
+      send: (payload) => this.#send(payload),
+    })
+  }
+
+  // ------------------------------------------------------------ lifecycle hooks for subclasses
+
+  /** Runs before connecting: open config stores, check devices. */
+  init(): unknown {
+    return undefined
+  }
+
+  /** Runs once, after the first successful registration. Not awaited: it may loop. */
+  run(): unknown {
+    return undefined
+  }
+
+  /** Runs when the bundle stops, before it disconnects. */
+  beforeStop(): unknown {
+    return undefined
+  }
+
+  // ------------------------------------------------------------ public API
+
+  /** The manifest name. */
+  get name(): string {
+    return this.manifest.name
+  }
+
+  /** The validated bundle.json (available from `init()` on). */
+  get manifest(): Manifest {
+    if (!this.#manifest) throw new Error('the manifest is loaded by start(); use it from init() on')
+    return this.#manifest
+  }
+
+  /** Requests to other bundles and events: `this.publish.get('/x')`, `this.publish.event.put('/x', data)`. */
+  get publish(): Publish {
+    return this.#publisher.publish
+  }
+
+  /** True once every profile is registered with the controller. */
+  get registered(): boolean {
+    return this.#registered
+  }
+
+  /** The component tunnels (role → tunnel) of the current registration. */
+  get tunnels(): ReadonlyMap<'model' | 'view', string> {
+    return this.#tunnels
+  }
+
+  /** Adds a route: `bundle.route({ resource: '/x/:id', methods: ['get', 'put'] }, handler)`. */
+  route(spec: RouteSpec, handler: RequestHandler): this {
+    this.#router.addRoute(spec, handler)
+    return this
+  }
+
+  /** Adds an event handler for resources this bundle views. */
+  onEvent(spec: EventSpec, handler: EventHandler): this {
+    this.#router.addEvent(spec, handler)
+    return this
+  }
+
+  /**
+   * Opens a persisted config store `data/<name>.json` (factory copy on first start, backup recovery, atomic saves);
+   * it is closed when the bundle stops.
+   */
+  async openStore<T extends Json = Json>(
+    name?: string,
+    options: ConfigStoreOptions<T> = {},
+  ): Promise<ConfigStore<T>> {
+    const store = await ConfigStore.open<T>(name ?? this.name, this.dir, { logger: this.log, ...options })
+    this.#stores.push(store as unknown as ConfigStore<Json>)
+    return store
+  }
+
+  /** Loads the manifest, runs init(), connects, registers, then calls run(). Resolves once registered. */
+  async start(): Promise<this> {
+    if (this.#state !== 'new') throw new Error(`start() called twice (state ${this.#state})`)
+    this.#state = 'starting'
+    this.#manifest =
+      this.#options.manifest === undefined
+        ? await loadManifest(this.dir)
+        : validateManifest(this.#options.manifest, 'manifest option')
+    this.log = this.log.child({ bundle: this.#manifest.name })
+    this.log.debug({ dir: this.dir }, 'config loaded')
+    for (const d of (this as unknown as { [kDeclared]?: Declared[] })[kDeclared] ?? []) {
+      if (d.kind === 'route') this.#router.addRoute(d.spec, d.handler)
+      else this.#router.addEvent(d.spec, d.handler)
+    }
+    this.log.debug('custom init start')
+    await this.init()
+    this.log.debug('custom init finish')
+    if (this.#options.signals ?? true) this.#installSignals()
+    const registered = new Promise<void>((resolve) => {
+      this.#onRegistered = resolve
+    })
+    this.#registrar = new Registrar(
+      {
+        publisher: this.#publisher,
+        log: this.log,
+        replyTunnel: this.#replyTunnel,
+        clientId: this.clientId,
+        swapTunnel: (role, tunnel) => this.#swapTunnel(role, tunnel),
+      },
+      deriveAllProfiles(this.#manifest),
+    )
+    this.#connect()
+    await registered
+    return this
+  }
+
+  /** Runs beforeStop(), says goodbye on the presence topic, disconnects and closes config stores. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'new') return
+    this.#state = 'stopping'
+    this.#registrar?.stop()
+    try {
+      await this.beforeStop()
+    } catch (err) {
+      this.log.error({ err }, 'beforeStop failed')
+    }
+    const client = this.#client
+    if (client?.connected) {
+      // §8.3: a clean disconnect suppresses the will, so say it ourselves.
+      const bye = JSON.stringify({ clientId: this.clientId, state: 'offline' })
+      await within(client.publishAsync(clientPresenceTopic(this.clientId), bye, { qos: 1 }), 1000)
+    }
+    if (client) await endWithin(client, 2000)
+    this.#publisher.rejectAll(createError('GW_ERR_BUNDLE_STOPPED', [this.#manifest?.name ?? this.clientId]))
+    for (const s of this.#stores.splice(0)) await s.close()
+    this.#state = 'stopped'
+    if (this.#signalHandler) {
+      process.removeListener('SIGINT', this.#signalHandler)
+      process.removeListener('SIGTERM', this.#signalHandler)
+    }
+    this.log.debug('stopped')
+  }
+
+  // ------------------------------------------------------------ connection
+
+  #connect(): void {
+    const url = this.#options.brokerUrl ?? brokerUrlFromEnv()
+    this.log.debug({ url }, 'connecting to broker')
+    const will = { clientId: this.clientId, state: 'offline' }
+    const client = mqtt.connect(url, {
+      clientId: this.clientId,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      keepalive: 30,
+      protocolVersion: 4,
+      ...this.#options.mqtt,
+      // [WP-47] the will tells the controller we are gone (external brokers).
+      will: {
+        topic: clientPresenceTopic(this.clientId),
+        payload: Buffer.from(JSON.stringify(will)),
+        qos: 1,
+        retain: false,
+      },
+    })
+    this.#client = client
+    this.#window = new PublishWindow(client)
+    client.on('connect', () => this.#onConnect(client, url))
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload))
+    client.on('offline', () => this.log.warn({ url }, 'broker connection lost, reconnecting'))
+    client.on('error', (err) => this.log.warn({ url, err: err.message }, 'broker connection error'))
+  }
+
+  #onConnect(client: MqttClient, url: string): void {
+    ;(client.stream as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true)
+    this.log.debug({ url }, 'connection established')
+    // Our reply tunnel, the controller's presence (QoS 1, §8.4) and the tunnels we already hold (§4.6 step 1).
+    const subs: Record<string, { qos: 0 | 1 }> = {
+      [this.#replyTunnel]: { qos: 0 },
+      [PRESENCE_TOPIC]: { qos: 1 },
+    }
+    for (const t of this.#tunnels.values()) subs[t] = { qos: 0 }
+    for (const topic of Object.keys(subs)) this.log.debug({ topic }, 'subscribe')
+    client.subscribe(subs, (err) => {
+      if (err) this.log.error({ err }, 'subscribe failed')
+    })
+    this.#register()
+  }
+
+  /** Runs the registration routine; the first success calls run(). */
+  #register(): void {
+    const registrar = this.#registrar
+    if (!registrar || this.#state === 'stopping' || this.#state === 'stopped') return
+    registrar.run().then(
+      (done) => {
+        if (!done || this.#registered) return
+        this.#registered = true
+        this.#state = 'running'
+        this.#onRegistered?.()
+        try {
+          Promise.resolve(this.run()).catch((err: unknown) => this.log.error({ err }, 'run() failed'))
+        } catch (err) {
+          this.log.error({ err }, 'run() failed')
+        }
+      },
+      (err: unknown) => this.log.error({ err }, 'registration failed'),
+    )
+  }
+
+  async #swapTunnel(role: 'model' | 'view', tunnel: string): Promise<void> {
+    const client = this.#client
+    if (!client) return
+    const previous = this.#tunnels.get(role)
+    this.#tunnels.set(role, tunnel)
+    if (previous === tunnel) return
+    this.log.debug({ topic: tunnel }, 'subscribe')
+    await client.subscribeAsync(tunnel, { qos: 0 })
+    if (previous !== undefined && ![...this.#tunnels.values()].includes(previous)) {
+      this.log.debug({ topic: previous }, 'unsubscribe')
+      await client.unsubscribeAsync(previous).catch(() => undefined)
+    }
+  }
+
+  #send(payload: string): Promise<void> {
+    const window = this.#window
+    if (!window) {
+      return Promise.reject(
+        createError('GW_ERR_BUNDLE_NOT_CONNECTED', [this.#manifest?.name ?? this.clientId]),
+      )
+    }
+    return window.publish('/controller', payload)
+  }
+
+  #installSignals(): void {
+    // Repeated signals while stopping are ignored: stop() is bounded in time.
+    const handler = () => {
+      if (this.#state === 'stopping' || this.#state === 'stopped') return
+      this.log.info('signal received, stopping')
+      this.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    }
+    this.#signalHandler = handler
+    process.on('SIGINT', handler)
+    process.on('SIGTERM', handler)
+  }
+
+  // ------------------------------------------------------------ dispatch
+
+  #onMessage(topic: string, payload: Buffer): void {
+    const parsed = parsePayload(payload)
+    if (!parsed.ok) {
+      this.log.debug({ topic, reason: parsed.reason }, 'message dropped')
+      return
+    }
+    const msg = parsed.message
+    if (topic === PRESENCE_TOPIC) {
+      this.#onPresence(msg)
+      return
+    }
+    // [§3.2] the SDK rule; REQUEST, DIRECT and HOOK go to request handlers.
+    switch (classifySdk(msg)) {
+      case 'RESPONSE':
+        if (!this.#publisher.resolve(msg)) this.#dispatchEvent(stripForEvent(msg)) // §6 item 5: how views observe
+        return
+      case 'REQUEST':
+      case 'DIRECT':
+      case 'HOOK':
+        this.#dispatchRequest(msg)
+        return
+      case 'EVENT':
+        this.#dispatchEvent(msg)
+        return
+      default:
+        this.log.debug({ topic }, 'unknown message type dropped')
+    }
+  }
+
+  /**
+   * [WP-46] a controller that came back with another instance lost our registration: register again, after a
+   * random 0–1 s, unless a routine is already under way (a reconnect runs one, and it reaches the new controller).
+   */
+  #onPresence(msg: Envelope): void {
+    const registrar = this.#registrar
+    if (msg.state !== 'online' || typeof msg.instance !== 'string' || !registrar) return
+    const instance = msg.instance
+    const stale = () =>
+      registrar.instance !== undefined && registrar.instance !== instance && !registrar.running
+    if (!stale()) return
+    setTimeout(
+      () => {
+        if (!stale() || this.#state === 'stopping' || this.#state === 'stopped') return
+        this.log.info({ instance }, 'controller restarted, registering again')
+        this.#register()
+      },
+      Math.floor(Math.random() * 1000),
+    ).unref()
+  }
+
+  #dispatchRequest(raw: Envelope): void {
+    const method = String(raw.method).toLowerCase()
+    const resource = String(raw.resource)
+    const matches = this.#router.routes(method, resource)
+    if (matches.length === 0) {
+      this.#answer(raw, { code: 404, data: { message: `Route '${resource}' not found.` } })
+      return
+    }
+    const query = queryOf(resource)
+    for (const m of matches) void this.#invoke(m, raw, method, resource, query)
+  }
+
+  async #invoke(
+    m: RouteMatch<RequestHandler>,
+    raw: Envelope,
+    method: string,
+    resource: string,
+    query: ReturnType<typeof queryOf>,
+  ): Promise<void> {
+    let answered = false
+    const respond: Respond = (answer: Answer = {}) => {
+      if (answered) {
+        this.log.warn({ resource, method }, 'response() called twice; the second answer is dropped')
+        return
+      }
+      answered = true
+      this.#answer(raw, answer)
+    }
+    if (m.validate && !m.validate(raw.data)) {
+      const errors = m.validate.errors ?? []
+      const message = errors.map((e) => `data${e.instancePath} ${e.message ?? 'is invalid'}`).join(', ')
+      respond({ code: 400, data: { message, errors: JSON.parse(JSON.stringify(errors)) as Json } })
+      return
+    }
+    const message: RequestMessage = {
+      id: raw.id as number,
+      method,
+      resource,
+      data: raw.data,
+      param: m.param,
+      query,
+      caller: isObject(raw.caller) ? (raw.caller as unknown as RequestMessage['caller']) : undefined,
+      sign: Array.isArray(raw.sign) ? (raw.sign as string[]) : undefined,
+      raw,
+    }
+    try {
+      const result = await m.handler(message, respond)
+      if (!answered) respond({ data: result === undefined ? null : (result as Json) })
+    } catch (err) {
+      if (answered) {
+        this.log.error({ err, resource, method }, 'handler failed after answering')
+        return
+      }
+      if (err instanceof BundleError) {
+        respond({ code: err.code, data: { ...err.data, message: err.message } })
+        return
+      }
+      this.log.error({ err, resource, method }, 'handler failed')
+      const data: Record<string, Json> = { message: 'Internal Error.' }
+      if (this.#debug) data.traceback = err instanceof Error ? (err.stack ?? String(err)) : String(err)
+      respond({ code: 500, data })
+    }
+  }
+
+  #answer(request: Envelope, answer: Answer): void {
+    const response = bundleResponse(request, answer.code ?? 200, answer.data, this.name)
+    this.#send(JSON.stringify(response)).catch((err: unknown) => this.log.warn({ err }, 'answer not sent'))
+  }
+
+  #dispatchEvent(raw: Envelope): void {
+    if (typeof raw.method !== 'string' || typeof raw.resource !== 'string') return
+    const method = raw.method.toLowerCase()
+    const matches = this.#router.events(method, raw.resource)
+    if (matches.length === 0) return
+    const query = queryOf(raw.resource)
+    for (const m of matches) {
+      const message: EventMessage = {
+        method,
+        resource: raw.resource,
+        code: typeof raw.code === 'number' ? raw.code : undefined,
+        data: raw.data,
+        param: m.param,
+        query,
+        raw,
+      }
+      Promise.resolve()
+        .then(() => m.handler(message))
+        .catch((err: unknown) => this.log.error({ err, resource: raw.resource }, 'event handler failed'))
+    }
+  }
+}
+
+/** Waits for `p` at most `ms`; failures and lateness are ignored (used on the way out). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ])
+  clearTimeout(timer)
+}
+
+/** Ends the MQTT connection, forcing it after `ms` (a broker that is gone never acknowledges). */
+async function endWithin(client: MqttClient, ms: number): Promise<void> {
+  await within(client.endAsync(), ms)
+  if (!client.disconnected) client.end(true)
+}
+
+/** §6 item 5: a response nobody waits for becomes an event without id, sign, tunnel, query and param. */
+function stripForEvent(msg: Envelope): Envelope {
+  const out: Envelope = { ...msg }
+  delete out.id
+  delete out.sign
+  delete out.tunnel
+  delete out.query
+  delete out.param
+  return out
+}

@@ -1,0 +1,18 @@
+/**
+ * The broker address of a bundle: `BROKER_URL`, else the original stack's `BROKER_PORT_1883_TCP_ADDR` and
+ * `BROKER_PORT_1883_TCP_PORT`, else `mqtt://127.0.0.1:1883`.
+ */
+export function brokerUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BROKER_URL) return env.BROKER_URL
+  const addr = env.BROKER_PORT_1883_TCP_ADDR
+  if (addr) {
+    const host = addr.includes(':') && !addr.startsWith('[') ? `[${addr}]` : addr
+    return `mqtt://${host}:${env.BROKER_PORT_1883_TCP_PORT || '1883'}`
+  }
+  return 'mqtt://127.0.0.1:1883'
+}
+
+/** Stack traces in 500 answers: `BUNDLE_DEBUG=1`, or `SANJI_ENV=debug` as in the Python SDK. */
+export function debugFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.BUNDLE_DEBUG === '1' || env.BUNDLE_DEBUG === 'true' || env.SANJI_ENV === 'debug'
+}

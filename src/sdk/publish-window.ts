@@ -1,0 +1,56 @@
+import type { MqttClient } from 'mqtt'
+
+interface Queued {
+  topic: string
+  payload: string
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/** At most this many QoS 2 publishes unacknowledged per connection (wire-protocol.md §2.2). */
+export const MAX_INFLIGHT_QOS2 = 20
+
+/**
+ * Publishes at QoS 2 with a window: some brokers silently discard publishes beyond their receive window, so we
+ * keep at most {@link MAX_INFLIGHT_QOS2} unacknowledged and queue the rest in order.
+ */
+export class PublishWindow {
+  readonly #client: MqttClient
+  readonly #limit: number
+  readonly #queue: Queued[] = []
+  #inflight = 0
+
+  constructor(client: MqttClient, limit = MAX_INFLIGHT_QOS2) {
+    this.#client = client
+    this.#limit = limit
+  }
+
+  /** Resolves once the broker has the message (PUBCOMP). */
+  publish(topic: string, payload: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ topic, payload, resolve, reject })
+      this.#pump()
+    })
+  }
+
+  get inflight(): number {
+    return this.#inflight
+  }
+
+  get queued(): number {
+    return this.#queue.length
+  }
+
+  #pump(): void {
+    while (this.#inflight < this.#limit && this.#queue.length > 0) {
+      const q = this.#queue.shift() as Queued
+      this.#inflight++
+      this.#client.publish(q.topic, q.payload, { qos: 2, retain: false }, (err) => {
+        this.#inflight--
+        if (err) q.reject(err)
+        else q.resolve()
+        this.#pump()
+      })
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import { compileRoute, parseQuery, querySearch, type RoutePattern } from '../protocol/index.ts'
+import type { EventHandler, Method, RequestHandler } from './message.ts'
+
+/** How a route is declared: `{ resource: '/thermo/:id', methods: ['get', 'put'], schema }`. */
+export interface RouteSpec {
+  /** Resource with optional `:params`, e.g. `/network/ethernet/:id`. */
+  resource: string
+  /** One method or several. @default every method (get, post, put, delete) */
+  methods?: Method | readonly Method[]
+  /** JSON Schema the request `data` must satisfy; failures answer 400 before the handler runs. */
+  schema?: object
+}
+
+/** How an event handler is declared. */
+export interface EventSpec {
+  resource: string
+  /** @default every method */
+  methods?: Method | readonly Method[]
+}
+
+const ALL: readonly Method[] = ['get', 'post', 'put', 'delete']
+
+interface Entry<H> {
+  pattern: RoutePattern
+  methods: ReadonlySet<string>
+  handler: H
+  validate: ValidateFunction | undefined
+  spec: RouteSpec | EventSpec
+}
+
+/** A match of a route for one message. */
+export interface RouteMatch<H> {
+  handler: H
+  param: Record<string, string>
+  validate: ValidateFunction | undefined
+}
+
+function methodsOf(spec: RouteSpec | EventSpec): Set<string> {
+  const m =
+    spec.methods === undefined ? ALL : typeof spec.methods === 'string' ? [spec.methods] : spec.methods
+  const out = new Set<string>()
+  for (const x of m) {
+    const lower = String(x).toLowerCase()
+    if (!(ALL as readonly string[]).includes(lower)) {
+      throw new TypeError(
+        `Expected \`methods\` to hold get, post, put or delete, got \`${String(x)}\` (${typeof x})`,
+      )
+    }
+    out.add(lower)
+  }
+  if (out.size === 0) throw new TypeError('Expected `methods` to name at least one method, got `[]` (array)')
+  return out
+}
+
+/**
+ * The bundle's route table (wire-protocol.md §6 item 7): every route whose method and pattern match runs.
+ * Schemas are compiled once, when the route is added.
+ */
+export class Router {
+  readonly #routes: Entry<RequestHandler>[] = []
+  readonly #events: Entry<EventHandler>[] = []
+  #ajv: Ajv | undefined
+
+  addRoute(spec: RouteSpec, handler: RequestHandler): void {
+    if (typeof spec.resource !== 'string' || !spec.resource.startsWith('/')) {
+      throw new TypeError(
+        `Expected \`resource\` to be a string starting with "/", got \`${String(spec.resource)}\` (${typeof spec.resource})`,
+      )
+    }
+    let validate: ValidateFunction | undefined
+    if (spec.schema !== undefined) {
+      this.#ajv ??= new Ajv({ allErrors: true, strict: false })
+      validate = this.#ajv.compile(spec.schema)
+    }
+    this.#routes.push({
+      pattern: compileRoute(spec.resource),
+      methods: methodsOf(spec),
+      handler,
+      validate,
+      spec,
+    })
+  }
+
+  addEvent(spec: EventSpec, handler: EventHandler): void {
+    if (typeof spec.resource !== 'string' || !spec.resource.startsWith('/')) {
+      throw new TypeError(
+        `Expected \`resource\` to be a string starting with "/", got \`${String(spec.resource)}\` (${typeof spec.resource})`,
+      )
+    }
+    this.#events.push({
+      pattern: compileRoute(spec.resource),
+      methods: methodsOf(spec),
+      handler,
+      validate: undefined,
+      spec,
+    })
+  }
+
+  /** Every request route matching `method` and `resource`, in declaration order. */
+  routes(method: string, resource: string): RouteMatch<RequestHandler>[] {
+    return find(this.#routes, method, resource)
+  }
+
+  /** Every event handler matching `method` and `resource`. */
+  events(method: string, resource: string): RouteMatch<EventHandler>[] {
+    return find(this.#events, method, resource)
+  }
+
+  /** The declared routes, for listings and checks against bundle.json. */
+  specs(): { routes: RouteSpec[]; events: EventSpec[] } {
+    return { routes: this.#routes.map((r) => r.spec as RouteSpec), events: this.#events.map((e) => e.spec) }
+  }
+}
+
+function find<H>(entries: readonly Entry<H>[], method: string, resource: string): RouteMatch<H>[] {
+  const lower = method.toLowerCase()
+  const out: RouteMatch<H>[] = []
+  for (const e of entries) {
+    if (!e.methods.has(lower)) continue
+    const param = e.pattern.match(resource)
+    if (param) out.push({ handler: e.handler, param, validate: e.validate })
+  }
+  return out
+}
+
+/** The `query` object of a resource. */
+export function queryOf(resource: string) {
+  const search = querySearch(resource)
+  return search.length === 0 ? {} : parseQuery(search)
+}
