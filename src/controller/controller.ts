@@ -30,7 +30,11 @@ export async function startController(
   const logger: Logger = options.logger ?? silentLogger()
   const log = logger.child({ component: 'controller' })
   if ('embedded' in broker) {
-    const core = new ControllerCore(aedesOutput(broker.embedded), { ...options, logger, tracksSubscriptions: true })
+    const core = new ControllerCore(aedesOutput(broker.embedded), {
+      ...options,
+      logger,
+      tracksSubscriptions: true,
+    })
     const detach = attachToAedes(broker.embedded, core)
     core.announce() // [WP-45] at start with the embedded broker
     log.info({ mode: core.mode, instance: core.instance }, 'controller started on the embedded broker')

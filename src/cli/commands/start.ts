@@ -68,8 +68,8 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
       line(io.out, `  example     registered in ${Date.now() - started} ms: GET and PUT /example`)
       line(io.out, '')
       line(io.out, 'Try it:')
-      line(io.out, '  npx bundlegate request GET /example')
-      line(io.out, `  npx bundlegate request PUT /example --data '{"key":"v2"}'`)
+      line(io.out, '  ./bundlegate request GET /example')
+      line(io.out, `  ./bundlegate request PUT /example --data '{"key":"v2"}'`)
     })
     child = runExample(gateway, io)
   }
