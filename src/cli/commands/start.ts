@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ConfigInput, loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
@@ -84,13 +86,24 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   return 0
 }
 
+/**
+ * Runs the example bundle as its own process: the compiled JavaScript when the gateway runs from `dist/` (no
+ * TypeScript loader on the device), the TypeScript source through tsx when it runs from `src/` (`npm run dev`).
+ */
 function runExample(gateway: Gateway, io: CliIo): ChildProcess {
-  const entry = fileURLToPath(new URL('../../../examples/example/index.ts', import.meta.url))
-  const tsx = import.meta.resolve('tsx')
-  const dev = process.execArgv.some((a) => a.includes('bundlegate-dev'))
-  const args = [...(dev ? ['--conditions=bundlegate-dev'] : []), '--import', tsx, entry]
+  const dir = fileURLToPath(new URL('../../../examples/example/', import.meta.url))
+  const compiled = fileURLToPath(new URL('../../examples/example/index.js', import.meta.url))
+  const dev = process.execArgv.some((a) => a.includes('bundlegate-dev')) || !existsSync(compiled)
+  const args = dev
+    ? ['--conditions=bundlegate-dev', '--import', import.meta.resolve('tsx'), join(dir, 'index.ts')]
+    : [compiled]
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, BROKER_URL: gateway.brokerUrl, LOG_LEVEL: gateway.config.log.level },
+    env: {
+      ...process.env,
+      BROKER_URL: gateway.brokerUrl,
+      BUNDLE_DIR: process.env.BUNDLE_DIR || dir,
+      LOG_LEVEL: gateway.config.log.level,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout?.pipe(io.out, { end: false })
