@@ -10,7 +10,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { Json } from '../protocol/index.ts'
-import { writeFileAtomic } from './atomic-write.ts'
+import { writeFileAtomic } from '../atomic-write.ts'
 
 /**
  * Where the loaded data came from: the current file (`existing`), the shipped `<name>.json.factory`, the

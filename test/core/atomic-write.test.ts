@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { copyFileAtomic, writeFileAtomic } from '../../src/sdk/atomic-write.ts'
+import { copyFileAtomic, writeFileAtomic } from '../../src/atomic-write.ts'
 import { ConfigStore } from '../../src/sdk/config-store.ts'
 import { checksumOf, crashDocument } from '../helpers/crash-writer.ts'
 
