@@ -1,15 +1,35 @@
 /**
- * Bundlegate server entry: the broker (embedded or external) and the controller, composed from their areas.
+ * Bundlegate server entry: the broker (embedded or external), the controller, the token store and the web
+ * service, composed from their areas.
  * @module
  */
+import { resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { type EmbeddedBroker, startBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
-import { type Controller, type ControllerCoreOptions, startController } from './controller/index.ts'
+import {
+  type Controller,
+  type ControllerCoreOptions,
+  type ReservedPattern,
+  startController,
+} from './controller/index.ts'
+import { buildGateway } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
 
 export type { Config } from './config/index.ts'
 export { DEFAULTS, loadConfig } from './config/index.ts'
 export type { ComponentInfo, Controller, Outcome } from './controller/index.ts'
+
+/** Resources the web service serves itself: no bundle may register them or anything below them ([HA-11]). */
+export const GATEWAY_RESOURCES: readonly ReservedPattern[] = [
+  '/tokens',
+  '/auth',
+  '/bundles',
+  '/events',
+  '/ws',
+  '/openapi.json',
+].map((prefix) => ({ prefix, owner: 'gateway' }))
 
 /** A running gateway. */
 export interface Gateway {
@@ -19,6 +39,14 @@ export interface Gateway {
   /** The embedded broker, unless an external one is configured. */
   readonly broker: EmbeddedBroker | undefined
   readonly controller: Controller
+  /** The web service (already listening). */
+  readonly http: FastifyInstance
+  /** `http://host:port`. */
+  readonly httpUrl: string
+  /** The token store, unless authentication is off. */
+  readonly tokens: TokenStore | undefined
+  /** The root token file, unless authentication is off. */
+  readonly tokenFile: string | undefined
   readonly logger: Logger
   close(): Promise<void>
 }
@@ -26,53 +54,104 @@ export interface Gateway {
 /** Extra wiring that is not configuration (tests pass a logger sink or a fake clock). */
 export interface GatewayDeps {
   logger?: Logger
-  controller?: Pick<ControllerCoreOptions, 'clock' | 'reserved'>
+  controller?: Pick<ControllerCoreOptions, 'clock'>
 }
 
 /**
- * Starts the broker and the controller. With `broker.url` set, the controller connects to that broker and no
- * embedded broker starts; otherwise the embedded aedes broker listens on `broker.host:broker.port`.
+ * Starts the broker, the controller, the token store (creating the root token file when missing) and the web
+ * service. With `broker.url` set, the controller connects to that broker and no embedded broker starts.
  */
 export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps = {}): Promise<Gateway> {
   const cfg = config ?? (await loadConfig())
   const logger = deps.logger ?? createLogger({ level: cfg.log.level })
-  const coreOptions: ControllerCoreOptions = {
-    mode: cfg.controller.mode,
-    liveness: cfg.controller.liveness,
-    localId: cfg.controller.localId || undefined,
-    logger,
-    ...deps.controller,
+  const log = logger.child({ component: 'gateway' })
+  const opened: Array<() => Promise<void> | void> = []
+  const unwind = async () => {
+    for (const close of opened.reverse()) await close()
   }
-  let broker: EmbeddedBroker | undefined
-  let controller: Controller
-  let brokerUrl: string
-  if (cfg.broker.url) {
-    const mqtt: Record<string, string> = {}
-    if (cfg.broker.username) mqtt.username = cfg.broker.username
-    if (cfg.broker.password) mqtt.password = cfg.broker.password
-    controller = await startController(
-      { external: { url: cfg.broker.url, mqtt, connectTimeoutMs: cfg.broker.connectTimeoutMs } },
-      coreOptions,
-    )
-    brokerUrl = cfg.broker.url
-  } else {
-    broker = await startBroker({ host: cfg.broker.host, port: cfg.broker.port, logger })
-    controller = await startController({ embedded: broker.aedes }, coreOptions)
-    brokerUrl = broker.url
-  }
-  let closing: Promise<void> | undefined
-  return {
-    config: cfg,
-    brokerUrl,
-    broker,
-    controller,
-    logger,
-    close() {
-      closing ??= (async () => {
-        await controller.close()
-        await broker?.close()
-      })()
-      return closing
-    },
+  try {
+    let tokens: TokenStore | undefined
+    let tokenFile: string | undefined
+    if (cfg.http.auth) {
+      const dataDir = resolve(cfg.data.dir)
+      tokens = TokenStore.open(dataDir, { logger })
+      const store = tokens
+      opened.push(() => store.close())
+      tokenFile = cfg.data.tokenFile ? resolve(cfg.data.tokenFile) : defaultTokenFilePath(dataDir)
+      await ensureRootToken(tokens, tokenFile, { logger })
+    } else {
+      log.warn('authentication is OFF: every caller of /api/v1 is an admin (development only)')
+    }
+
+    const coreOptions: ControllerCoreOptions = {
+      mode: cfg.controller.mode,
+      liveness: cfg.controller.liveness,
+      localId: cfg.controller.localId || undefined,
+      logger,
+      reserved: GATEWAY_RESOURCES,
+      ...deps.controller,
+    }
+    let broker: EmbeddedBroker | undefined
+    let controller: Controller
+    let brokerUrl: string
+    if (cfg.broker.url) {
+      const mqtt: Record<string, string> = {}
+      if (cfg.broker.username) mqtt.username = cfg.broker.username
+      if (cfg.broker.password) mqtt.password = cfg.broker.password
+      controller = await startController(
+        { external: { url: cfg.broker.url, mqtt, connectTimeoutMs: cfg.broker.connectTimeoutMs } },
+        coreOptions,
+      )
+      brokerUrl = cfg.broker.url
+    } else {
+      broker = await startBroker({ host: cfg.broker.host, port: cfg.broker.port, logger })
+      const b = broker
+      opened.push(() => b.close())
+      controller = await startController({ embedded: broker.aedes }, coreOptions)
+      brokerUrl = broker.url
+    }
+    const ctl = controller
+    opened.push(() => ctl.close())
+
+    let closing = false
+    const http = buildGateway({
+      core: controller.core,
+      tokens,
+      logger,
+      debug: cfg.http.debug,
+      ready: () => {
+        if (closing) return 'the gateway is stopping'
+        if (!ctl.connected) return 'the controller is not connected to the broker'
+        return undefined
+      },
+    })
+    opened.push(() => http.close())
+    await http.listen({ host: cfg.http.host, port: cfg.http.port })
+    const address = http.server.address()
+    const port = typeof address === 'object' && address ? address.port : cfg.http.port
+    const host = cfg.http.host.includes(':') ? `[${cfg.http.host}]` : cfg.http.host
+    const httpUrl = `http://${host}:${port}`
+    log.info({ url: `${httpUrl}/api/v1`, tokenFile }, 'web service listening')
+
+    let closed: Promise<void> | undefined
+    return {
+      config: cfg,
+      brokerUrl,
+      broker,
+      controller,
+      http,
+      httpUrl,
+      tokens,
+      tokenFile,
+      logger,
+      close() {
+        closing = true
+        closed ??= unwind()
+        return closed
+      },
+    }
+  } catch (err) {
+    await unwind()
+    throw err
   }
 }

@@ -1,12 +1,14 @@
 import { GatewayError } from '../errors.ts'
 import { requestCommand } from './commands/request.ts'
 import { startCommand } from './commands/start.ts'
+import { tokenCommand } from './commands/token.ts'
 import { type CliIo, line } from './io.ts'
 
 const USAGE = `Usage: bundlegate <command> [options]
 
 Commands:
-  start [--example]                 run the broker and the controller (and the example bundle)
+  start [--example]                 run the gateway: broker, controller, web service (and the example bundle)
+  token create|list|revoke|rotate-root   manage API tokens in the data directory
   request <METHOD> <resource>       send a direct request over MQTT and print the answer
 
 Run "bundlegate <command> --help" for the options of a command.`
@@ -20,6 +22,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await startCommand(rest, io)
       case 'request':
         return await requestCommand(rest, io)
+      case 'token':
+        return await tokenCommand(rest, io)
       case undefined:
       case 'help':
       case '--help':

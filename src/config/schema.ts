@@ -27,6 +27,22 @@ export const DEFAULTS = {
     /** Also serve `/<localId>/controller`, for bridged remote peers. Empty: off. */
     localId: '',
   },
+  http: {
+    /** Web service interface. Loopback by default; `0.0.0.0` exposes it on the LAN. */
+    host: '127.0.0.1',
+    /** Web service port; 0 picks a free one. */
+    port: 8080,
+    /** Require an API token on /api/v1 (off only for development: every caller is then admin). */
+    auth: true,
+    /** Keep `stack` and `traceback` in error bodies. */
+    debug: false,
+  },
+  data: {
+    /** Where the gateway keeps its state (tokens.db). */
+    dir: 'data',
+    /** Root token file; empty: /etc/mx-api-token when writable, else <data.dir>/mx-api-token. */
+    tokenFile: '',
+  },
   log: {
     /** pino level: fatal, error, warn, info, debug, trace, silent. */
     level: 'info',
@@ -37,6 +53,8 @@ export const DEFAULTS = {
 export type Config = {
   broker: typeof DEFAULTS.broker
   controller: typeof DEFAULTS.controller
+  http: typeof DEFAULTS.http
+  data: typeof DEFAULTS.data
   log: typeof DEFAULTS.log
 }
 
@@ -66,6 +84,24 @@ export const CONFIG_SCHEMA = {
         localId: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' },
       },
     },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        auth: { type: 'boolean' },
+        debug: { type: 'boolean' },
+      },
+    },
+    data: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: { type: 'string', minLength: 1 },
+        tokenFile: { type: 'string' },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -88,5 +124,11 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_MODE: ['controller', 'mode', 'string'],
   BUNDLEGATE_LIVENESS: ['controller', 'liveness', 'boolean'],
   BUNDLEGATE_LOCAL_ID: ['controller', 'localId', 'string'],
+  BUNDLEGATE_HTTP_HOST: ['http', 'host', 'string'],
+  BUNDLEGATE_HTTP_PORT: ['http', 'port', 'integer'],
+  BUNDLEGATE_AUTH: ['http', 'auth', 'boolean'],
+  BUNDLEGATE_DEBUG: ['http', 'debug', 'boolean'],
+  BUNDLEGATE_DATA_DIR: ['data', 'dir', 'string'],
+  BUNDLEGATE_TOKEN_FILE: ['data', 'tokenFile', 'string'],
   LOG_LEVEL: ['log', 'level', 'string'],
 }

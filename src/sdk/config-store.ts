@@ -7,10 +7,10 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { writeFileAtomic } from '../atomic-write.ts'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { Json } from '../protocol/index.ts'
-import { writeFileAtomic } from '../atomic-write.ts'
 
 /**
  * Where the loaded data came from: the current file (`existing`), the shipped `<name>.json.factory`, the

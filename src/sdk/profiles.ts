@@ -28,13 +28,17 @@ export function deriveAllProfiles(manifest: Manifest): RegistrationProfile[] {
   const roles: ManifestRole[] = manifest.role === 'model' ? ['model', 'view'] : ['view', 'model']
   return roles.map((role) => {
     const patterns: string[] = []
+    const methods: Record<string, string[]> = {}
     for (const entry of manifest.resources) {
       if ((entry.role ?? manifest.role) !== role) continue
       const pattern = routeToPattern(entry.resource)
       if (!patterns.includes(pattern)) patterns.push(pattern)
+      if (entry.methods) methods[pattern] = [...new Set([...(methods[pattern] ?? []), ...entry.methods])]
     }
     const name = role === manifest.role ? manifest.name : `${manifest.name}-${role}`
     const data: JsonObject = { ...structuredClone(manifest.raw), name, role, resources: [...patterns] }
+    // The declared methods per pattern: controllers ignore the key (§4.2); our gateway lists them (GET /api/v1/bundles).
+    if (Object.keys(methods).length > 0) data.methods = methods
     return { name, role, patterns, data, empty: patterns.length === 0 }
   })
 }

@@ -14,7 +14,7 @@ function leaves(o: Record<string, unknown>, prefix = ''): Array<[string, unknown
 }
 
 test('docs/config.md lists every option with its default and environment variable, and nothing else', () => {
-  const rows = [...doc.matchAll(/^\| `([a-zA-Z.]+)` \| (\w+) \| `([^`]*)` \| *`?([A-Z_]*)`? *\|/gm)]
+  const rows = [...doc.matchAll(/^\| `([a-zA-Z.]+)` *\| *(\w+) *\| *`([^`]*)` *\| *`?([A-Z_]*)`? *\|/gm)]
   const documented = new Map(rows.map((r) => [r[1], { def: r[3], env: r[4] }]))
   const options = leaves(DEFAULTS as unknown as Record<string, unknown>)
   assert.deepEqual([...documented.keys()].sort(), options.map(([k]) => k).sort())

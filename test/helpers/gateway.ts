@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { loadConfig } from '../../src/config/index.ts'
@@ -17,20 +20,45 @@ export function logSink(level = 'debug'): { logger: Logger; lines: Array<Record<
   return { logger: pino({ level }, stream), lines }
 }
 
-/** A gateway with the embedded broker on a free loopback port. */
+/** A gateway on free loopback ports (embedded broker unless `url`), with its data dir and token file in a temp dir. */
 export async function startTestGateway(
-  overrides: { mode?: 'default' | 'sanji-compat'; liveness?: boolean; url?: string } = {},
+  overrides: {
+    mode?: 'default' | 'sanji-compat'
+    liveness?: boolean
+    url?: string
+    auth?: boolean
+    debug?: boolean
+  } = {},
   logger?: Logger,
-): Promise<Gateway> {
+): Promise<Gateway & { rootToken: string; dataDir: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bg-gw-'))
   const config = await loadConfig({
     env: {},
     flags: {
       broker: overrides.url ? { url: overrides.url } : { host: '127.0.0.1', port: 0 },
       controller: { mode: overrides.mode ?? 'default', liveness: overrides.liveness ?? true },
+      http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
+      data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
     },
   })
-  return startGateway(config, logger ? { logger } : {})
+  let gateway: Gateway
+  try {
+    gateway = await startGateway(config, logger ? { logger } : {})
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
+  const rootToken = gateway.tokenFile ? (await readFile(gateway.tokenFile, 'utf8')).trim() : ''
+  const close = gateway.close.bind(gateway)
+  return Object.assign(gateway, {
+    rootToken,
+    dataDir,
+    close: async () => {
+      await close()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  })
 }
 
 /** Resolves when `predicate` holds, polling every 10 ms; rejects after `ms`. */

@@ -297,7 +297,15 @@ describe('Bundle', () => {
     const { loadConfig } = await import('../../src/config/index.ts')
     const { startGateway } = await import('../../src/server.ts')
     const second = await startGateway(
-      await loadConfig({ env: {}, flags: { broker: { port }, log: { level: 'silent' } } }),
+      await loadConfig({
+        env: {},
+        flags: {
+          broker: { port },
+          http: { port: 0, auth: false },
+          data: { dir: first.dataDir },
+          log: { level: 'silent' },
+        },
+      }),
     )
     defer(() => second.close())
     defer(() => bundle.stop())

@@ -39,6 +39,8 @@ test('a model bundle with a view resource registers <name> and <name>-view', () 
     name: 'ethernet',
     role: 'model',
     resources: ['/network/ethernet/+', '/network/ethernet'],
+    // the declared methods per pattern, for the gateway's listings (controllers ignore the key)
+    methods: { '/network/ethernet/+': ['get', 'put'] },
   })
   assert.deepEqual(profiles[1]!.data, {
     ...manifest.raw,

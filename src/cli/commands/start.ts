@@ -6,15 +6,22 @@ import { type ConfigInput, loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
 import { type Gateway, startGateway } from '../../server.ts'
 import { parse } from '../args.ts'
+import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
 
 const HELP = `Usage: bundlegate start [options]
 
-Runs the MQTT broker (embedded, unless --broker-url) and the controller.
+Runs the gateway: the MQTT broker (embedded, unless --broker-url), the controller and the web service.
 
 Options:
   --example               also run the example bundle (examples/example)
   --config <file>         JSON configuration file (see docs/config.md)
+  --http-host <host>      web service interface (default 127.0.0.1; 0.0.0.0 for the LAN)
+  --http-port <port>      web service port (default 8080)
+  --data-dir <dir>        where tokens.db lives (default data)
+  --token-file <file>     root token file (default /etc/mx-api-token when writable, else <data-dir>/mx-api-token)
+  --no-auth               no API tokens (development only)
+  --debug                 keep stack traces in error bodies
   --broker-host <host>    embedded broker interface (default 127.0.0.1)
   --broker-port <port>    embedded broker port (default 1883)
   --broker-url <url>      use this external broker instead of the embedded one
@@ -26,13 +33,17 @@ Options:
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     example: { type: 'boolean' },
-    config: { type: 'string' },
     'broker-host': { type: 'string' },
     'broker-port': { type: 'string' },
     'broker-url': { type: 'string' },
     mode: { type: 'string' },
     'no-liveness': { type: 'boolean' },
     'log-level': { type: 'string' },
+    'http-host': { type: 'string' },
+    'http-port': { type: 'string' },
+    'no-auth': { type: 'boolean' },
+    debug: { type: 'boolean' },
+    ...CONFIG_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help) {
@@ -53,12 +64,22 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   if (values['no-liveness']) controller.liveness = false
   if (Object.keys(controller).length > 0) flags.controller = controller
   if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] }
+  const http: Record<string, unknown> = {}
+  if (values['http-host'] !== undefined) http.host = values['http-host']
+  if (values['http-port'] !== undefined)
+    http.port = /^\d+$/.test(values['http-port']) ? Number(values['http-port']) : values['http-port']
+  if (values['no-auth']) http.auth = false
+  if (values.debug) http.debug = true
+  if (Object.keys(http).length > 0) flags.http = http
+  Object.assign(flags, dataFlags(values))
   const config = await loadConfig({ file: values.config, flags })
 
   const started = Date.now()
   const gateway = await startGateway(config)
   const { core } = gateway.controller
   line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
+  line(io.out, `  web service ${gateway.httpUrl}/api/v1`)
+  line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
   line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
   line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
 
@@ -70,8 +91,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
       line(io.out, `  example     registered in ${Date.now() - started} ms: GET and PUT /example`)
       line(io.out, '')
       line(io.out, 'Try it:')
-      line(io.out, '  ./bundlegate request GET /example')
-      line(io.out, `  ./bundlegate request PUT /example --data '{"key":"v2"}'`)
+      for (const l of tryIt(gateway)) line(io.out, `  ${l}`)
     })
     child = runExample(gateway, io)
   }
@@ -112,6 +132,16 @@ function runExample(gateway: Gateway, io: CliIo): ChildProcess {
     gateway.logger.warn({ bundle: 'example', code, signal }, 'example bundle exited')
   })
   return child
+}
+
+/** The seed's flow with curl: the token from the file, GET and PUT /api/v1/example. */
+function tryIt(gateway: Gateway): string[] {
+  const url = `${gateway.httpUrl}/api/v1/example`
+  const header = gateway.tokenFile ? ` -H "mx-api-token: $(cat ${gateway.tokenFile})"` : ''
+  return [
+    `curl${header} ${url}`,
+    `curl${header} -X PUT -H 'content-type: application/json' -d '{"key":"v2"}' ${url}`,
+  ]
 }
 
 function waitForSignal(): Promise<void> {

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify'
+import { createError } from '../errors.ts'
+
+/** Request bodies must be JSON and at most 1 MiB ([HA-12]). */
+export const BODY_LIMIT_BYTES = 1_048_576
+
+/**
+ * Only JSON bodies are accepted (anything else: 415). An empty body is no body (the resource gets `data: {}`);
+ * invalid JSON is a 400 naming the parse error.
+ */
+export function installJsonBody(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    /^application\/([\w.+-]+\+)?json(\s*;.*)?$/i,
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (_request, body, done) => {
+      const text = body as string
+      if (text.trim() === '') {
+        done(null, undefined)
+        return
+      }
+      try {
+        done(null, JSON.parse(text))
+      } catch (err) {
+        done(createError('GW_ERR_BAD_REQUEST', [`invalid JSON body: ${(err as Error).message}`]), undefined)
+      }
+    },
+  )
+}

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify'
+import { errorReply } from '../http-error.ts'
+
+/** `GET /health` (the process serves HTTP) and `GET /ready` (broker and controller up), no auth ([HA-11]). */
+export function healthRoutes(app: FastifyInstance, ready: () => string | undefined): void {
+  app.get('/health', { config: { auth: 'none' } }, async () => ({ status: 'ok' }))
+  app.get('/ready', { config: { auth: 'none' } }, async (_request, reply) => {
+    const notReady = ready()
+    if (notReady === undefined) return { status: 'ready' }
+    const r = errorReply('GW_ERR_UNAVAILABLE', [notReady])
+    return reply.code(r.status).send({ status: 'not ready', ...r.body })
+  })
+}

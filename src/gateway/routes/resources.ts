@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+import type { ControllerCore } from '../../controller/index.ts'
+import { isObject, type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts'
+import { errorReply } from '../http-error.ts'
+import { API_PREFIX, mapRequest } from '../map-resource.ts'
+import { modelReply, outcomeReply } from '../outcome-reply.ts'
+
+/** The verbs a bundle resource serves; anything else is 405 ([WP-49], §8.5). */
+export const RESOURCE_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
+
+/**
+ * `/api/v1/<path>` → the controller, in-process, as a plain request [WP-51]: the answer's code is the status and
+ * its data the body; the request carries `caller` = {token id, scope} [WP-60].
+ */
+export function resourceRoutes(app: FastifyInstance, core: ControllerCore, debug: boolean): void {
+  app.route({
+    method: [...ALL_METHODS],
+    url: `${API_PREFIX}/*`,
+    config: { auth: 'resource' },
+    handler: async (request, reply) => {
+      const method = request.method
+      if (!RESOURCE_METHODS.has(method)) {
+        const r = errorReply('GW_ERR_METHOD_NOT_ALLOWED')
+        return reply.code(r.status).send(r.body)
+      }
+      const mapped = mapRequest(request.url, method, request.body as Json | undefined)
+      if (mapped.resource.length > MAX_RESOURCE_CHARS) {
+        const r = errorReply('GW_ERR_BAD_REQUEST', [`resource exceeds ${MAX_RESOURCE_CHARS} characters`])
+        return reply.code(r.status).send(r.body)
+      }
+      const p = request.principal
+      const outcome = await core.request({
+        method: method.toLowerCase(),
+        resource: mapped.resource,
+        data: mapped.data,
+        ...(p ? { caller: { token: p.tokenId, scope: p.scope } } : {}),
+      })
+      let r = outcomeReply(outcome, mapped.resource, debug)
+      // §7: a remote gateway's answer is nested in the bundle's data.
+      if (mapped.remote && outcome.kind === 'answer' && r.status < 400) {
+        const inner = outcome.message.data
+        if (isObject(inner) && typeof inner.code === 'number') {
+          r = modelReply(inner.code, inner.data ?? {}, outcome.message.sign, debug)
+        }
+      }
+      reply.code(r.status)
+      return r.body === undefined ? reply.send() : reply.send(r.body)
+    },
+  })
+}

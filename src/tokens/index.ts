@@ -1,0 +1,32 @@
+/**
+ * The tokens area: API tokens of the web service (http-api.md §4), the root token file, and token durations.
+ * Other areas reach it only through this file.
+ * @module
+ */
+
+export { parseDuration } from './parse-duration.ts'
+export {
+  defaultTokenFilePath,
+  type EnsuredRootToken,
+  ETC_TOKEN_FILE,
+  ensureRootToken,
+  type RootTokenOptions,
+  type RotatedRootToken,
+  rotateRootToken,
+  TOKEN_FILE_NAME,
+} from './root-token.ts'
+export {
+  type CreatedToken,
+  type CreateTokenOptions,
+  LAST_USED_RESOLUTION_MS,
+  MAX_EXPIRES_IN_SEC,
+  TOKEN_SCHEMA_VERSION,
+  TOKEN_SECRET_BYTES,
+  TOKEN_SECRET_PREFIX,
+  type TokenInfo,
+  type TokenScope,
+  TokenStore,
+  type TokenStoreOptions,
+  type VerifyFailure,
+  type VerifyResult,
+} from './token-store.ts'

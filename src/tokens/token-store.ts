@@ -1,0 +1,470 @@
+/**
+ * API tokens of the web service ([HA-6], [HA-7]), kept in SQLite at `<dataDir>/tokens.db`. Only the SHA-256 of each
+ * secret is stored; the secret itself is returned once, by {@link TokenStore.create}.
+ * @module
+ */
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { createError, GatewayError } from '../errors.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+
+/** What a token may do (http-api.md §3). `admin` belongs to the root token only. */
+export type TokenScope = 'read' | 'readwrite' | 'admin'
+
+/** A token as the API shows it: never its secret, never its hash. Times are ISO 8601 UTC. [HA-7] */
+export interface TokenInfo {
+  /** Public, short, stable id: `tk_` and 10 lowercase base32 characters. */
+  id: string
+  /** What the token is for, as given at creation (trimmed). */
+  description: string
+  /** What the token may do. */
+  scope: TokenScope
+  /** When the token was created. */
+  createdAt: string
+  /** When the token was last accepted by {@link TokenStore.verify}, to within 60 s; `null` if never. */
+  lastUsedAt: string | null
+  /** When the token stops being accepted; `null` for never. */
+  expiresAt: string | null
+  /** When the token was revoked; `null` while it is not. */
+  revokedAt: string | null
+  /** Whether this is the root token of the token file (see root-token.ts). */
+  root: boolean
+}
+
+/** Options of {@link TokenStore.open}. */
+export interface TokenStoreOptions {
+  /** pino logger; a child `{ component: 'tokens' }` is used. @default silentLogger() */
+  logger?: Logger
+  /** The clock, in ms since the epoch: creation, expiry and last-used times. @default Date.now */
+  now?: () => number
+}
+
+/** What {@link TokenStore.create} takes. */
+export interface CreateTokenOptions {
+  /**
+   * What the token is for: a string of 1 to 200 characters once trimmed.
+   * @example 'Grafana dashboard'
+   */
+  description: string
+  /**
+   * What the token may do; `admin` only together with `root: true`.
+   * @example 'read'
+   */
+  scope: TokenScope
+  /**
+   * Lifetime in seconds, a positive integer of at most {@link MAX_EXPIRES_IN_SEC}; no expiry when absent.
+   * @default undefined (never expires)
+   * @example 2_592_000
+   */
+  expiresInSec?: number
+  /**
+   * Marks the root token of the token file; only a root token may have scope `admin`.
+   * @default false
+   * @example true
+   */
+  root?: boolean
+}
+
+/** A new token and its secret; the secret is not kept anywhere and cannot be shown again. */
+export interface CreatedToken {
+  token: TokenInfo
+  /** `bgt_` + base64url of 32 random bytes. */
+  secret: string
+}
+
+/** Why {@link TokenStore.verify} refused a secret. */
+export type VerifyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired'
+
+/** The answer of {@link TokenStore.verify}. */
+export type VerifyResult = { ok: true; token: TokenInfo } | { ok: false; reason: VerifyFailure }
+
+/** The prefix that makes a Bundlegate secret recognisable. [HA-6] */
+export const TOKEN_SECRET_PREFIX = 'bgt_'
+/** Random bytes in a secret: 256 bits. [HA-6] */
+export const TOKEN_SECRET_BYTES = 32
+/** The longest lifetime a token may be given: 100 years of 365 days. */
+export const MAX_EXPIRES_IN_SEC = 100 * 365 * 24 * 60 * 60
+/** `lastUsedAt` is written at most once per this many ms per token, so requests do not cause writes. */
+export const LAST_USED_RESOLUTION_MS = 60_000
+/** The schema version this code writes (`PRAGMA user_version`). */
+export const TOKEN_SCHEMA_VERSION = 1
+
+const DESCRIPTION_MAX = 200
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+const ID_LENGTH = 10
+const SECRET_PATTERN = /^bgt_[A-Za-z0-9_-]{43}$/
+const ROOT_DESCRIPTION = 'root token'
+
+const SCHEMA_V1 = `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY NOT NULL CHECK (id GLOB 'tk_*'),
+  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  description TEXT NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('read', 'readwrite', 'admin')),
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  expires_at TEXT,
+  revoked_at TEXT,
+  root INTEGER NOT NULL DEFAULT 0 CHECK (root IN (0, 1))
+) STRICT;
+`
+
+interface Row {
+  id: string
+  hash: Buffer
+  description: string
+  scope: TokenScope
+  created_at: string
+  last_used_at: string | null
+  expires_at: string | null
+  revoked_at: string | null
+  root: number
+}
+
+interface Statements {
+  insert: Database.Statement<[Row]>
+  byId: Database.Statement<[string], Row>
+  byHash: Database.Statement<[Buffer], Row>
+  list: Database.Statement<[], Row>
+  revoke: Database.Statement<[string, string]>
+  revokeRoots: Database.Statement<[string]>
+  touch: Database.Statement<[string, string, string]>
+}
+
+/**
+ * The token database. Every call is synchronous (better-sqlite3) and reads the file, so revocations and new tokens
+ * made by another process on the same file (the CLI while the gateway runs) count at once: nothing about validity
+ * is cached in memory. The file is in WAL mode with `synchronous=FULL` and a 5 s busy timeout.
+ *
+ * @example
+ * const store = TokenStore.open('/var/lib/bundlegate')
+ * const { token, secret } = store.create({ description: 'Grafana', scope: 'read', expiresInSec: 86_400 })
+ * store.verify(secret) // { ok: true, token }
+ */
+export class TokenStore {
+  /** Path of the database file, `<dataDir>/tokens.db`. */
+  readonly path: string
+  #db: Database.Database | undefined
+  readonly #sql: Statements
+  readonly #now: () => number
+  readonly #log: Logger
+
+  private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
+    this.path = path
+    this.#db = db
+    this.#now = now
+    this.#log = log
+    this.#sql = {
+      insert: db.prepare(
+        `INSERT INTO tokens (id, hash, description, scope, created_at, last_used_at, expires_at, revoked_at, root)
+         VALUES (@id, @hash, @description, @scope, @created_at, @last_used_at, @expires_at, @revoked_at, @root)`,
+      ),
+      byId: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+      byHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
+      list: db.prepare('SELECT * FROM tokens ORDER BY created_at DESC, rowid DESC'),
+      revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      revokeRoots: db.prepare('UPDATE tokens SET revoked_at = ? WHERE root = 1 AND revoked_at IS NULL'),
+      touch: db.prepare(
+        'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+      ),
+    }
+  }
+
+  /**
+   * Opens (creating when needed) `<dataDir>/tokens.db`. `dataDir` is created with mode 0700 and the database file
+   * with mode 0600 when missing.
+   * @throws GW_ERR_TOKEN_STORE when the directory or database cannot be created or opened, the file is not a
+   *   database, or its schema is newer than this code knows.
+   */
+  static open(dataDir: string, options: TokenStoreOptions = {}): TokenStore {
+    const path = join(dataDir, 'tokens.db')
+    const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
+    let db: Database.Database | undefined
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      createPrivateFile(path)
+      db = new Database(path)
+      db.pragma('busy_timeout = 5000')
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      migrate(db, path)
+      const store = new TokenStore(path, db, options.now ?? Date.now, log)
+      log.debug({ path }, 'token store opened')
+      return store
+    } catch (err) {
+      db?.close()
+      if (err instanceof GatewayError) throw err
+      throw createError('GW_ERR_TOKEN_STORE', [path, `cannot be opened: ${errorText(err)}`], { cause: err })
+    }
+  }
+
+  /** A new random secret, `bgt_` + base64url of 32 random bytes (256 bits). [HA-6] */
+  static generateSecret(): string {
+    return TOKEN_SECRET_PREFIX + randomBytes(TOKEN_SECRET_BYTES).toString('base64url')
+  }
+
+  /** Whether `value` has the shape of a secret made by {@link TokenStore.generateSecret}. */
+  static isWellFormedSecret(value: unknown): value is string {
+    if (typeof value !== 'string' || !SECRET_PATTERN.test(value)) return false
+    const raw = Buffer.from(value.slice(TOKEN_SECRET_PREFIX.length), 'base64url')
+    // canonical encodings only: the last character carries 2 padding bits that must be zero
+    return (
+      raw.length === TOKEN_SECRET_BYTES &&
+      raw.toString('base64url') === value.slice(TOKEN_SECRET_PREFIX.length)
+    )
+  }
+
+  /**
+   * Creates a token and returns it with its secret, which is shown this once: only its SHA-256 is stored. [HA-6]
+   * @throws GW_ERR_TOKEN_INVALID when a field is wrong, e.g. "Expected `scope` to be read or readwrite, got
+   *   `admin` (string)".
+   */
+  create(options: CreateTokenOptions): CreatedToken {
+    const db = this.#open()
+    const fields = validateCreate(options)
+    const secret = TokenStore.generateSecret()
+    const token = db.transaction(() => this.#insert(secret, fields)).immediate()
+    this.#log.info({ id: token.id, scope: token.scope, root: token.root }, 'token created')
+    return { token, secret }
+  }
+
+  /**
+   * Registers `secret` (made by {@link TokenStore.generateSecret}, typically read from the token file) as the root
+   * token with scope `admin`, and revokes every other active root token, in one transaction. A root token is
+   * always unique.
+   * @throws GW_ERR_TOKEN_INVALID when `secret` is not well formed or already known to the store.
+   */
+  installRootSecret(secret: string): TokenInfo {
+    const db = this.#open()
+    if (!TokenStore.isWellFormedSecret(secret))
+      throw createError('GW_ERR_TOKEN_INVALID', [
+        `Expected the root secret to be ${TOKEN_SECRET_PREFIX} and 43 base64url characters, got something else`,
+      ])
+    const fields: Fields = {
+      description: ROOT_DESCRIPTION,
+      scope: 'admin',
+      expiresInSec: undefined,
+      root: true,
+    }
+    const token = db
+      .transaction(() => {
+        if (this.#sql.byHash.get(hashSecret(secret)) !== undefined)
+          throw createError('GW_ERR_TOKEN_INVALID', [
+            'The root secret is already registered in the token store',
+          ])
+        this.#sql.revokeRoots.run(this.#iso())
+        return this.#insert(secret, fields)
+      })
+      .immediate()
+    this.#log.info({ id: token.id }, 'root token installed')
+    return token
+  }
+
+  /** Every token, revoked and expired ones included, newest first. */
+  list(): TokenInfo[] {
+    this.#open()
+    return this.#sql.list.all().map(toInfo)
+  }
+
+  /** The token with `id`, or `undefined`. */
+  get(id: string): TokenInfo | undefined {
+    this.#open()
+    if (typeof id !== 'string') return undefined
+    const row = this.#sql.byId.get(id)
+    return row === undefined ? undefined : toInfo(row)
+  }
+
+  /**
+   * Revokes the token with `id`: its secret is refused from now on, by every process using the file. Revoking
+   * again keeps the first `revokedAt`.
+   * @returns the token, or `undefined` when there is no token with `id`.
+   */
+  revoke(id: string): TokenInfo | undefined {
+    this.#open()
+    if (typeof id !== 'string') return undefined
+    const changed = this.#sql.revoke.run(this.#iso(), id).changes
+    const row = this.#sql.byId.get(id)
+    if (changed > 0) this.#log.info({ id, root: row?.root === 1 }, 'token revoked')
+    return row === undefined ? undefined : toInfo(row)
+  }
+
+  /**
+   * Checks a presented secret: looks it up by its SHA-256, compares the stored hash in constant time, then checks
+   * revocation and expiry against the clock. An accepted token's `lastUsedAt` is written at most once per
+   * {@link LAST_USED_RESOLUTION_MS}; a failure to write it is logged and does not refuse the token.
+   */
+  verify(secret: string): VerifyResult {
+    this.#open()
+    if (!TokenStore.isWellFormedSecret(secret)) return { ok: false, reason: 'malformed' }
+    const hash = hashSecret(secret)
+    const row = this.#sql.byHash.get(hash)
+    // [HA-6] the lookup is by hash (which tells nothing about the secret); the comparison is constant-time
+    if (row === undefined || row.hash.length !== hash.length || !timingSafeEqual(row.hash, hash))
+      return { ok: false, reason: 'unknown' }
+    if (row.revoked_at !== null) return { ok: false, reason: 'revoked' }
+    const now = this.#now()
+    if (row.expires_at !== null && Date.parse(row.expires_at) <= now) return { ok: false, reason: 'expired' }
+    if (row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+      const at = new Date(now).toISOString()
+      const threshold = new Date(now - LAST_USED_RESOLUTION_MS).toISOString()
+      try {
+        if (this.#sql.touch.run(at, row.id, threshold).changes > 0) row.last_used_at = at
+      } catch (err) {
+        this.#log.warn({ err, id: row.id }, 'cannot record the last use of a token')
+      }
+    }
+    return { ok: true, token: toInfo(row) }
+  }
+
+  /** Closes the database. Calling it again does nothing; any other call afterwards throws GW_ERR_TOKEN_STORE. */
+  close(): void {
+    const db = this.#db
+    this.#db = undefined
+    db?.close()
+  }
+
+  #open(): Database.Database {
+    if (this.#db === undefined) throw createError('GW_ERR_TOKEN_STORE', [this.path, 'is closed'])
+    return this.#db
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString()
+  }
+
+  /** Inserts a token for `secret`; call inside a transaction. A (rare) id collision draws a new id. */
+  #insert(secret: string, fields: Fields): TokenInfo {
+    const now = this.#now()
+    const row: Row = {
+      id: '',
+      hash: hashSecret(secret),
+      description: fields.description,
+      scope: fields.scope,
+      created_at: new Date(now).toISOString(),
+      last_used_at: null,
+      expires_at:
+        fields.expiresInSec === undefined ? null : new Date(now + fields.expiresInSec * 1000).toISOString(),
+      revoked_at: null,
+      root: fields.root ? 1 : 0,
+    }
+    for (;;) {
+      row.id = newId()
+      if (this.#sql.byId.get(row.id) === undefined) break
+    }
+    this.#sql.insert.run(row)
+    return toInfo(row)
+  }
+}
+
+interface Fields {
+  description: string
+  scope: TokenScope
+  expiresInSec: number | undefined
+  root: boolean
+}
+
+function validateCreate(options: CreateTokenOptions): Fields {
+  if (typeof options !== 'object' || options === null)
+    throw invalid(`Expected the token options to be an object, got ${describe(options)}`)
+  const { description, scope, expiresInSec, root = false } = options
+  if (typeof root !== 'boolean') throw invalid(`Expected \`root\` to be a boolean, got ${describe(root)}`)
+  if (typeof description !== 'string')
+    throw invalid(
+      `Expected \`description\` to be a string of 1 to ${DESCRIPTION_MAX} characters, got ${describe(description)}`,
+    )
+  const trimmed = description.trim()
+  if (trimmed.length === 0 || trimmed.length > DESCRIPTION_MAX)
+    throw invalid(
+      `Expected \`description\` to be a string of 1 to ${DESCRIPTION_MAX} characters once trimmed, got ` +
+        `${describe(description)} of ${trimmed.length} characters once trimmed`,
+    )
+  const scopes: readonly TokenScope[] = root ? ['read', 'readwrite', 'admin'] : ['read', 'readwrite']
+  if (!scopes.includes(scope)) {
+    const expected = root ? 'read, readwrite or admin' : 'read or readwrite'
+    const hint = scope === 'admin' ? ' (admin belongs to the root token only)' : ''
+    throw invalid(`Expected \`scope\` to be ${expected}, got ${describe(scope)}${hint}`)
+  }
+  if (
+    expiresInSec !== undefined &&
+    !(Number.isSafeInteger(expiresInSec) && expiresInSec > 0 && expiresInSec <= MAX_EXPIRES_IN_SEC)
+  )
+    throw invalid(
+      `Expected \`expiresInSec\` to be a positive integer of at most ${MAX_EXPIRES_IN_SEC} (seconds), got ${describe(expiresInSec)}`,
+    )
+  return { description: trimmed, scope, expiresInSec, root }
+}
+
+function invalid(message: string): GatewayError {
+  return createError('GW_ERR_TOKEN_INVALID', [message])
+}
+
+/** Creates the schema of a new file, or checks that an existing one is a version this code knows. */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number
+    if (version > TOKEN_SCHEMA_VERSION)
+      throw createError('GW_ERR_TOKEN_STORE', [
+        path,
+        `has schema version ${version}, newer than this Bundlegate knows (${TOKEN_SCHEMA_VERSION})`,
+      ])
+    if (version < 1) {
+      db.exec(SCHEMA_V1)
+      db.pragma(`user_version = ${TOKEN_SCHEMA_VERSION}`)
+    }
+  }).immediate()
+}
+
+/** Creates `path` empty with mode 0600 unless it exists; SQLite gives its -wal and -shm files the same mode. */
+function createPrivateFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+}
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest()
+}
+
+function newId(): string {
+  const bytes = randomBytes(ID_LENGTH)
+  let id = 'tk_'
+  // 256 is a multiple of 32, so `& 31` keeps the characters uniformly distributed
+  for (const byte of bytes) id += ID_ALPHABET[byte & 31]
+  return id
+}
+
+function toInfo(row: Row): TokenInfo {
+  return {
+    id: row.id,
+    description: row.description,
+    scope: row.scope,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    root: row.root === 1,
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** "`-1` (number)", "`\"x\"` (string)", "nothing" — how a wrong value is shown in messages. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  let text: string
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = String(value)
+  }
+  if (text.length > 60) text = text.slice(0, 57) + '...'
+  return `\`${text}\` (${type})`
+}
