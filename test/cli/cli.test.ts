@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -108,6 +108,12 @@ describe('bundlegate CLI', () => {
         '--example',
         '--broker-port',
         '0',
+        '--http-port',
+        '0',
+        '--data-dir',
+        join(dir, 'state'),
+        '--token-file',
+        join(dir, 'state', 'mx-api-token'),
       ],
       {
         cwd: root,
@@ -137,6 +143,11 @@ describe('bundlegate CLI', () => {
     const get = await run(['request', 'GET', '/example', '--broker', url])
     assert.equal(get.code, 0, get.stderr)
     assert.deepEqual(JSON.parse(get.stdout.slice(get.stdout.indexOf('\n') + 1)), { key: 'value' })
+    const web = /web service (http:\/\/\S+)\/api\/v1/.exec(output)?.[1]
+    const token = (await readFile(join(dir, 'state', 'mx-api-token'), 'utf8')).trim()
+    const http = await fetch(`${web}/api/v1/example`, { headers: { 'mx-api-token': token } })
+    assert.equal(http.status, 200)
+    assert.deepEqual(await http.json(), { key: 'value' })
     child.kill('SIGTERM')
     assert.equal(await exited, 0)
     assert.match(output, /stopping/)
