@@ -1,4 +1,4 @@
-import { cloneJson, type Envelope, isObject, type JsonObject } from '../protocol/index.ts'
+import { type Envelope, isObject, type JsonObject } from '../protocol/index.ts'
 
 /**
  * The hook message for step k ≥ 2 (wire-protocol.md §5.4) [WP-31]. `results` are the session's responses in
@@ -9,38 +9,42 @@ import { cloneJson, type Envelope, isObject, type JsonObject } from '../protocol
 export function hookMessage(results: Envelope[]): Envelope {
   const last = results.length - 1
   const r = results[last]!
-  const out = cloneJson(r)
+  const out: Envelope = { ...r }
   delete out.code
-  if (isObject(r.data)) {
+  if (isObject(r.data) && last > 0) {
     const merged: JsonObject = { ...r.data }
     for (let i = 0; i < last; i++) {
       const d = results[i]!.data
       if (isObject(d)) Object.assign(merged, d)
     }
-    out.data = cloneJson(merged)
+    out.data = merged
     results[last] = { ...r, data: merged }
   }
   return out
 }
 
 /**
- * The final answer (§5.5) [WP-32]: a deep copy of F (the response that completed the last step) with code 200. When
+ * The messages are the controller's own parsed objects, never mutated after they are built, so copies are shallow:
+ * nothing is cloned on the hot path.
+ */
+
+/**
+ * The final answer (§5.5) [WP-32]: a copy of F (the response that completed the last step) with code 200. When
  * F.data is an object, every object result is copied over it in arrival order, F's own entry last (later responders
  * win). Non-object data from F disables the merge.
  */
 export function finalAnswer(results: Envelope[]): Envelope {
   const last = results.length - 1
   const f = results[last]!
-  const out = cloneJson(f)
-  out.code = 200
-  if (isObject(f.data)) {
+  const out: Envelope = { ...f, code: 200 }
+  if (isObject(f.data) && last > 0) {
     const merged: JsonObject = {}
     for (let i = 0; i < last; i++) {
       const d = results[i]!.data
       if (isObject(d)) Object.assign(merged, d)
     }
     Object.assign(merged, f.data)
-    out.data = cloneJson(merged)
+    out.data = merged
   }
   return out
 }
