@@ -239,7 +239,7 @@ export class Bundle {
     const client = mqtt.connect(url, {
       clientId: this.clientId,
       clean: true,
-      reconnectPeriod: 1000,
+      reconnectPeriod: 500, // back within ~0.5 s of the broker (the controller uses the same period)
       connectTimeout: 5000,
       keepalive: 30,
       protocolVersion: 4,
