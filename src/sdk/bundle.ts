@@ -84,6 +84,7 @@ export class Bundle {
   #registered = false
   #onRegistered: (() => void) | undefined
   #signalHandler: (() => void) | undefined
+  #initialized: Promise<void> = Promise.resolve()
 
   constructor(options: BundleOptions = {}) {
     this.#options = options
@@ -181,9 +182,6 @@ export class Bundle {
       if (d.kind === 'route') this.#router.addRoute(d.spec, d.handler)
       else this.#router.addEvent(d.spec, d.handler)
     }
-    this.log.debug('custom init start')
-    await this.init()
-    this.log.debug('custom init finish')
     if (this.#options.signals ?? true) this.#installSignals()
     const registered = new Promise<void>((resolve) => {
       this.#onRegistered = resolve
@@ -198,7 +196,23 @@ export class Bundle {
       },
       deriveAllProfiles(this.#manifest),
     )
+    // The connection is made while init() runs (it takes a few tens of ms); registration waits for init().
+    let initialized!: () => void
+    this.#initialized = new Promise<void>((resolve) => {
+      initialized = resolve
+    })
     this.#connect()
+    this.log.debug('custom init start')
+    try {
+      await this.init()
+    } catch (err) {
+      this.#registrar.stop()
+      this.#client?.end(true) // it may still be connecting: force it closed, no reconnects
+      this.#state = 'stopped'
+      throw err
+    }
+    this.log.debug('custom init finish')
+    initialized()
     await registered
     return this
   }
@@ -280,20 +294,22 @@ export class Bundle {
   #register(): void {
     const registrar = this.#registrar
     if (!registrar || this.#state === 'stopping' || this.#state === 'stopped') return
-    registrar.run().then(
-      (done) => {
-        if (!done || this.#registered) return
-        this.#registered = true
-        this.#state = 'running'
-        this.#onRegistered?.()
-        try {
-          Promise.resolve(this.run()).catch((err: unknown) => this.log.error({ err }, 'run() failed'))
-        } catch (err) {
-          this.log.error({ err }, 'run() failed')
-        }
-      },
-      (err: unknown) => this.log.error({ err }, 'registration failed'),
-    )
+    this.#initialized
+      .then(() => (this.#state === 'stopping' || this.#state === 'stopped' ? false : registrar.run()))
+      .then(
+        (done) => {
+          if (!done || this.#registered) return
+          this.#registered = true
+          this.#state = 'running'
+          this.#onRegistered?.()
+          try {
+            Promise.resolve(this.run()).catch((err: unknown) => this.log.error({ err }, 'run() failed'))
+          } catch (err) {
+            this.log.error({ err }, 'run() failed')
+          }
+        },
+        (err: unknown) => this.log.error({ err }, 'registration failed'),
+      )
   }
 
   async #swapTunnel(role: 'model' | 'view', tunnel: string): Promise<void> {

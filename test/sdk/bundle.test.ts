@@ -221,23 +221,51 @@ describe('Bundle', () => {
     await bundle.start()
     await bundle.stop()
     const msgs = sink.lines.map((l) => l.msg as string)
-    const order = [
+    const inOrder = (order: string[]) => {
+      let at = -1
+      for (const m of order) {
+        const k = msgs.indexOf(m, at + 1)
+        assert.ok(k > at, `"${m}" after the previous line; got ${JSON.stringify(msgs)}`)
+        at = k
+      }
+    }
+    const registeredLine = `Register successfully storyteller tunnel: ${bundle.tunnels.get('model')}`
+    // init() and the connection run side by side; registration waits for both
+    inOrder([
       'config loaded',
       'custom init start',
       'custom init finish',
+      'deregister storyteller',
+      registeredLine,
+    ])
+    inOrder([
+      'config loaded',
       'connecting to broker',
       'connection established',
       'subscribe',
       'storyteller-view no need to register due to no resources',
       'deregister storyteller',
-      `Register successfully storyteller tunnel: ${bundle.tunnels.get('model')}`,
-    ]
-    let at = -1
-    for (const m of order) {
-      const i = msgs.indexOf(m, at + 1)
-      assert.ok(i > at, `"${m}" after the previous line; got ${JSON.stringify(msgs)}`)
-      at = i
+      registeredLine,
+    ])
+  })
+
+  test('init() that throws makes start() reject, closes the connection and registers nothing', async (t) => {
+    const gw = await setup(t)
+    class Broken extends Bundle {
+      override init() {
+        throw new Error('no device')
+      }
     }
+    const b = new Broken({
+      manifest: manifest('broken', [{ resource: '/broken' }]),
+      brokerUrl: gw.brokerUrl,
+      logger: silentLogger(),
+      signals: false,
+    })
+    await assert.rejects(b.start(), /no device/)
+    await new Promise((r) => setTimeout(r, 100))
+    assert.ok(!gw.controller.core.components().some((c) => c.name === 'broken'))
+    assert.equal(gw.broker?.aedes.connectedClients, 0)
   })
 
   test('[WP-47] registration data carries clientId; stop says offline on presence [WP-42]', async (t) => {
