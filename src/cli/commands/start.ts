@@ -97,7 +97,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   }
   await waitForSignal()
   line(io.out, 'stopping')
-  if (child && child.exitCode === null) {
+  if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child?.once('exit', resolve))
     child.kill('SIGTERM')
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())])

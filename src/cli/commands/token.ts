@@ -59,7 +59,9 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
         const { token, secret } = store.create({
           description: values.description,
           scope: values.scope,
-          ...(values.expires === undefined ? {} : { expiresInSec: parseDuration(values.expires) }),
+          ...(values.expires === undefined
+            ? {}
+            : { expiresInSec: usage(() => parseDuration(values.expires as string)) }),
         })
         if (values.json) {
           line(io.out, JSON.stringify({ ...public_(token), token: secret }, null, 2))
@@ -106,6 +108,15 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
     }
   } finally {
     store.close()
+  }
+}
+
+/** A bad option value is a usage error (exit 2), whichever area found it. */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    throw createError('GW_ERR_CLI_USAGE', [(err as Error).message], { cause: err })
   }
 }
 
