@@ -4,7 +4,7 @@ import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { aedesOutput, attachToAedes } from './aedes-transport.ts'
 import { ControllerCore, type ControllerCoreOptions } from './controller-core.ts'
-import { connectExternal, DeferredOutput, type ExternalBrokerOptions } from './mqtt-transport.ts'
+import type { ExternalBrokerOptions } from './mqtt-transport.ts'
 
 /** Where the controller meets its bundles: inside the embedded broker, or as a client of an external one. */
 export type ControllerBroker =
@@ -47,6 +47,8 @@ export async function startController(
       },
     }
   }
+  // mqtt.js is loaded only for an external broker (about 7 MB and 100 ms less with the embedded one).
+  const { connectExternal, DeferredOutput } = await import('./mqtt-transport.ts')
   const output = new DeferredOutput()
   const core = new ControllerCore(output, { ...options, logger })
   const { connectTimeoutMs = 10_000, ...external } = broker.external

@@ -132,12 +132,13 @@ interface Statements {
   revoke: Database.Statement<[string, string]>
   revokeRoots: Database.Statement<[string]>
   touch: Database.Statement<[string, string, string]>
+  dataVersion: Database.Statement<[], number>
 }
 
 /**
- * The token database. Every call is synchronous (better-sqlite3) and reads the file, so revocations and new tokens
- * made by another process on the same file (the CLI while the gateway runs) count at once: nothing about validity
- * is cached in memory. The file is in WAL mode with `synchronous=FULL` and a 5 s busy timeout.
+ * The token database. Every call is synchronous (better-sqlite3). Accepted tokens are cached, but the cache is
+ * dropped whenever another process commits to the file (the CLI while the gateway runs), so revocations count at
+ * once (see `verify`). The file is in WAL mode with `synchronous=FULL` and a 5 s busy timeout.
  *
  * @example
  * const store = TokenStore.open('/var/lib/bundlegate')
@@ -151,6 +152,13 @@ export class TokenStore {
   readonly #sql: Statements
   readonly #now: () => number
   readonly #log: Logger
+  /**
+   * Accepted tokens by hash, so a request costs no SELECT. Valid while SQLite's `data_version` is unchanged (it
+   * moves when ANOTHER connection commits: the CLI revoking a token while the gateway runs) and cleared by our own
+   * revocations. Unknown secrets are never cached.
+   */
+  readonly #cache = new Map<string, Row>()
+  #cacheVersion = -1
 
   private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
     this.path = path
@@ -167,6 +175,7 @@ export class TokenStore {
       list: db.prepare('SELECT * FROM tokens ORDER BY created_at DESC, rowid DESC'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       revokeRoots: db.prepare('UPDATE tokens SET revoked_at = ? WHERE root = 1 AND revoked_at IS NULL'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
       touch: db.prepare(
         'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
       ),
@@ -256,6 +265,7 @@ export class TokenStore {
             'The root secret is already registered in the token store',
           ])
         this.#sql.revokeRoots.run(this.#iso())
+        this.#cache.clear()
         return this.#insert(secret, fields)
       })
       .immediate()
@@ -286,6 +296,7 @@ export class TokenStore {
     this.#open()
     if (typeof id !== 'string') return undefined
     const changed = this.#sql.revoke.run(this.#iso(), id).changes
+    this.#cache.clear()
     const row = this.#sql.byId.get(id)
     if (changed > 0) this.#log.info({ id, root: row?.root === 1 }, 'token revoked')
     return row === undefined ? undefined : toInfo(row)
@@ -300,7 +311,17 @@ export class TokenStore {
     this.#open()
     if (!TokenStore.isWellFormedSecret(secret)) return { ok: false, reason: 'malformed' }
     const hash = hashSecret(secret)
-    const row = this.#sql.byHash.get(hash)
+    const version = this.#sql.dataVersion.get() as number
+    if (version !== this.#cacheVersion || this.#cache.size > 10_000) {
+      this.#cache.clear()
+      this.#cacheVersion = version
+    }
+    const key = hash.toString('base64')
+    let row = this.#cache.get(key)
+    if (row === undefined) {
+      row = this.#sql.byHash.get(hash)
+      if (row !== undefined && row.revoked_at === null) this.#cache.set(key, row)
+    }
     // [HA-6] the lookup is by hash (which tells nothing about the secret); the comparison is constant-time
     if (row === undefined || row.hash.length !== hash.length || !timingSafeEqual(row.hash, hash))
       return { ok: false, reason: 'unknown' }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import mqtt from 'mqtt'
 import { createError } from '../../errors.ts'
 import { CONTROLLER_TOPIC, type Envelope, IdGenerator, type Json } from '../../protocol/index.ts'
 import { brokerUrlFromEnv } from '../../sdk/index.ts'
@@ -42,6 +41,7 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
   const timeoutMs = values.timeout === undefined ? 10_000 : Number(values.timeout)
   const url = values.broker ?? brokerUrlFromEnv()
   const tunnel = randomBytes(16).toString('hex')
+  const { default: mqtt } = await import('mqtt') // loaded by this command only, not by `start`
   const client = await mqtt
     .connectAsync(url, { clean: true, reconnectPeriod: 0, connectTimeout: 5000 })
     .catch((err: Error) => {

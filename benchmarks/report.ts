@@ -1,0 +1,264 @@
+/**
+ * The benchmark's results: the JSON shape written to benchmarks/results/latest.json, the targets of issue 5 with
+ * met / missed, and the Markdown tables printed to stdout.
+ * @module
+ */
+
+export type CaseName = 'A' | 'B' | 'C'
+
+export const CASE_LABELS: Record<CaseName, string> = {
+  A: 'GET /api/v1/example through the gateway to the example bundle (HTTP → controller → MQTT → bundle)',
+  B: 'the same JSON from a bare fastify route (this machine’s limit)',
+  C: 'direct request over MQTT to the example bundle (no HTTP)',
+}
+
+/** Processes whose CPU time is measured. */
+export type ProcessName = 'gateway' | 'bundle' | 'bareFastify' | 'loadGenerator'
+
+export interface CaseResult {
+  case: CaseName
+  concurrency: number
+  rounds: number
+  /** Successful answers in the measured windows. */
+  ok: number
+  errors: number
+  errorKinds: Record<string, number>
+  unanswered: number
+  seconds: number
+  rps: number
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number }
+  /** CPU seconds per 1,000 successful requests, per process involved. */
+  cpuSecondsPer1k: Partial<Record<ProcessName, number>>
+  /** CPU seconds used in the measured windows, per process. */
+  cpuSeconds: Partial<Record<ProcessName, number>>
+}
+
+export interface Footprint {
+  gatewayIdleRssMiB: number | undefined
+  bundleIdleRssMiB: number | undefined
+  gatewayAfterLoadRssMiB: number | undefined
+  bundleAfterLoadRssMiB: number | undefined
+  gatewayPeakRssMiB: number | undefined
+  bundlePeakRssMiB: number | undefined
+  bareFastifyIdleRssMiB: number | undefined
+  /** Spawn of `bundlegate start` → GET /ready 200, every sample (throw-away gateways, then the measured one). */
+  gatewaySpawnToReadyMs: number[]
+  gatewaySpawnToReadyMedianMs: number
+  /** The banner's "ready in N ms" of the measured gateway. */
+  gatewayBannerReadyMs: number
+  /** The banner's "example registered in N ms" (from the gateway's start) of the measured gateway. */
+  exampleRegisteredBannerMs: number | undefined
+  /** Spawn of the compiled example bundle → its "Register successfully" line, every sample. */
+  bundleSpawnToRegisteredMs: number[]
+  bundleSpawnToRegisteredMedianMs: number
+  /** Idle RSS of the bundles and gateways of the start-up samples. */
+  startupSampleBundleIdleRssMiB: Array<number | undefined>
+  startupSampleGatewayIdleRssMiB: Array<number | undefined>
+}
+
+export interface Target {
+  name: string
+  target: string
+  measured: string
+  /** undefined when the run did not measure it (a case was left out). */
+  met: boolean | undefined
+}
+
+export interface Report {
+  schema: 1
+  date: string
+  git: { commit: string; dirty: boolean; branch: string }
+  machine: {
+    node: string
+    platform: string
+    cpuModel: string
+    cpus: number
+    clkTck: number
+    loadAvgBefore: number[]
+    loadAvgAfter: number[]
+  }
+  settings: {
+    seconds: number
+    warmupSeconds: number
+    rounds: number
+    concurrency: number[]
+    cases: CaseName[]
+    mqttQos: number
+    startupRuns: number
+    settleMs: number
+  }
+  cases: CaseResult[]
+  ratios: Array<{
+    concurrency: number
+    aOverB: number | undefined
+    p50DeltaAMinusBMs: number | undefined
+    aOverC: number | undefined
+    p50DeltaAMinusCMs: number | undefined
+  }>
+  footprint: Footprint
+  targets: Target[]
+  durationSeconds: number
+}
+
+const MIB = 'MiB'
+
+function f(n: number | undefined, digits = 2): string {
+  return n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits)
+}
+
+function find(cases: CaseResult[], name: CaseName, c: number): CaseResult | undefined {
+  return cases.find((r) => r.case === name && r.concurrency === c)
+}
+
+export function ratios(cases: CaseResult[], concurrency: number[]): Report['ratios'] {
+  return concurrency.map((c) => {
+    const a = find(cases, 'A', c)
+    const b = find(cases, 'B', c)
+    const m = find(cases, 'C', c)
+    return {
+      concurrency: c,
+      aOverB: a && b && b.rps > 0 ? a.rps / b.rps : undefined,
+      p50DeltaAMinusBMs: a && b ? a.latencyMs.p50 - b.latencyMs.p50 : undefined,
+      aOverC: a && m && m.rps > 0 ? a.rps / m.rps : undefined,
+      p50DeltaAMinusCMs: a && m ? a.latencyMs.p50 - m.latencyMs.p50 : undefined,
+    }
+  })
+}
+
+/** The targets of issue 5, evaluated. */
+export function targets(cases: CaseResult[], fp: Footprint): Target[] {
+  const out: Target[] = []
+  for (const c of [16, 64]) {
+    const a = find(cases, 'A', c)
+    const b = find(cases, 'B', c)
+    const ratio = a && b && b.rps > 0 ? a.rps / b.rps : undefined
+    out.push({
+      name: `A throughput at c${c}`,
+      target: '≥ 50 % of B',
+      measured: ratio === undefined ? 'not measured' : `${(ratio * 100).toFixed(0)} % of B`,
+      met: ratio === undefined ? undefined : ratio >= 0.5,
+    })
+  }
+  const a1 = find(cases, 'A', 1)
+  const b1 = find(cases, 'B', 1)
+  const delta = a1 && b1 ? a1.latencyMs.p50 - b1.latencyMs.p50 : undefined
+  out.push({
+    name: 'A p50 at c1',
+    target: '≤ B p50 + 0.5 ms',
+    measured:
+      delta === undefined || !a1 || !b1
+        ? 'not measured'
+        : `${f(a1.latencyMs.p50, 3)} ms = B + ${f(delta, 3)} ms`,
+    met: delta === undefined ? undefined : delta <= 0.5,
+  })
+  const mem = (name: string, v: number | undefined, limit: number) =>
+    out.push({
+      name,
+      target: `≤ ${limit} ${MIB}`,
+      measured: v === undefined ? 'not measured' : `${f(v, 1)} ${MIB}`,
+      met: v === undefined ? undefined : v <= limit,
+    })
+  mem('gateway idle RSS', fp.gatewayIdleRssMiB, 80)
+  mem('bundle idle RSS', fp.bundleIdleRssMiB, 50)
+  const time = (name: string, v: number, limit: number, n: number) =>
+    out.push({
+      name,
+      target: `≤ ${limit} ms`,
+      measured: Number.isFinite(v) ? `${f(v, 0)} ms (median of ${n})` : 'not measured',
+      met: Number.isFinite(v) ? v <= limit : undefined,
+    })
+  time('gateway spawn → /ready 200', fp.gatewaySpawnToReadyMedianMs, 1000, fp.gatewaySpawnToReadyMs.length)
+  time(
+    'bundle spawn → registered',
+    fp.bundleSpawnToRegisteredMedianMs,
+    500,
+    fp.bundleSpawnToRegisteredMs.length,
+  )
+  return out
+}
+
+/** One line per case, printed as soon as the case is done. */
+export function caseLine(r: CaseResult): string {
+  const cpu = Object.entries(r.cpuSecondsPer1k)
+    .map(([k, v]) => `${k} ${f(v, 3)}`)
+    .join(', ')
+  const err = r.errors > 0 ? ` errors ${r.errors} ${JSON.stringify(r.errorKinds)}` : ' errors 0'
+  return (
+    `${r.case} c${r.concurrency}: ${f(r.rps, 0)} req/s, p50 ${f(r.latencyMs.p50, 3)} ms, ` +
+    `p90 ${f(r.latencyMs.p90, 3)} ms, p99 ${f(r.latencyMs.p99, 3)} ms,${err}; CPU s/1k req: ${cpu}`
+  )
+}
+
+export function markdown(r: Report): string {
+  const L: string[] = []
+  const dirty = r.git.dirty ? ' (with uncommitted changes)' : ''
+  L.push(`## Bundlegate benchmark, ${r.date}`)
+  L.push('')
+  L.push(
+    `${r.machine.cpuModel}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, CLK_TCK ${r.machine.clkTck}; ` +
+      `git ${r.git.branch} ${r.git.commit.slice(0, 12)}${dirty}; load average before ` +
+      `${r.machine.loadAvgBefore.map((x) => x.toFixed(2)).join(' ')}, after ` +
+      `${r.machine.loadAvgAfter.map((x) => x.toFixed(2)).join(' ')}.`,
+  )
+  L.push(
+    `${r.settings.seconds} s per case after ${r.settings.warmupSeconds} s of warm-up, ${r.settings.rounds} ` +
+      `round(s), A and B interleaved; MQTT requests at QoS ${r.settings.mqttQos}; loopback only; ` +
+      `load generator in its own process.`,
+  )
+  L.push('')
+  L.push('Cases:')
+  for (const c of r.settings.cases) L.push(`- ${c}: ${CASE_LABELS[c]}`)
+  L.push('')
+  L.push(
+    '| case | c | req/s | p50 ms | p90 ms | p99 ms | errors | CPU s/1k req: gateway | bundle | bare fastify | load generator |',
+  )
+  L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const c of r.cases) {
+    const p = c.cpuSecondsPer1k
+    L.push(
+      `| ${c.case} | ${c.concurrency} | ${f(c.rps, 0)} | ${f(c.latencyMs.p50, 3)} | ${f(c.latencyMs.p90, 3)} | ` +
+        `${f(c.latencyMs.p99, 3)} | ${c.errors + c.unanswered} | ${f(p.gateway, 3)} | ${f(p.bundle, 3)} | ` +
+        `${f(p.bareFastify, 3)} | ${f(p.loadGenerator, 3)} |`,
+    )
+  }
+  L.push('')
+  L.push('| c | A / B req/s | A p50 − B p50 | A / C req/s | A p50 − C p50 |')
+  L.push('| ---: | ---: | ---: | ---: | ---: |')
+  for (const x of r.ratios) {
+    const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(0)} %`)
+    const ms = (v: number | undefined) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`)
+    L.push(
+      `| ${x.concurrency} | ${pct(x.aOverB)} | ${ms(x.p50DeltaAMinusBMs)} | ${pct(x.aOverC)} | ${ms(x.p50DeltaAMinusCMs)} |`,
+    )
+  }
+  L.push('')
+  const fp = r.footprint
+  const list = (v: number[]) => v.map((x) => x.toFixed(0)).join(', ')
+  L.push('| footprint | value |')
+  L.push('| --- | ---: |')
+  L.push(
+    `| gateway RSS idle / after load / peak | ${f(fp.gatewayIdleRssMiB, 1)} / ${f(fp.gatewayAfterLoadRssMiB, 1)} / ${f(fp.gatewayPeakRssMiB, 1)} ${MIB} |`,
+  )
+  L.push(
+    `| example bundle RSS idle / after load / peak | ${f(fp.bundleIdleRssMiB, 1)} / ${f(fp.bundleAfterLoadRssMiB, 1)} / ${f(fp.bundlePeakRssMiB, 1)} ${MIB} |`,
+  )
+  L.push(`| bare fastify RSS idle (for scale) | ${f(fp.bareFastifyIdleRssMiB, 1)} ${MIB} |`)
+  L.push(
+    `| gateway spawn → /ready 200 | ${f(fp.gatewaySpawnToReadyMedianMs, 0)} ms median (${list(fp.gatewaySpawnToReadyMs)}) |`,
+  )
+  L.push(`| gateway banner "ready in" (after config load) | ${fp.gatewayBannerReadyMs} ms |`)
+  L.push(
+    `| bundle spawn → "Register successfully" | ${f(fp.bundleSpawnToRegisteredMedianMs, 0)} ms median (${list(fp.bundleSpawnToRegisteredMs)}) |`,
+  )
+  L.push(
+    `| gateway start → example registered (banner) | ${fp.exampleRegisteredBannerMs === undefined ? '–' : `${fp.exampleRegisteredBannerMs} ms`} |`,
+  )
+  L.push('')
+  L.push('| target | wanted | measured | |')
+  L.push('| --- | --- | --- | --- |')
+  for (const t of r.targets) {
+    const verdict = t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'
+    L.push(`| ${t.name} | ${t.target} | ${t.measured} | ${verdict} |`)
+  }
+  return L.join('\n')
+}
