@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { BundleError } from './bundle-error.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
-import { brokerUrlFromEnv, debugFromEnv } from './env.ts'
+import { brokerUrlFromEnv, debugFromEnv, publishQosFromEnv } from './env.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
   Answer,
@@ -49,9 +49,18 @@ export interface BundleOptions {
   signals?: boolean
   /** MQTT client id. @default 'bg-' + 16 random hex characters */
   clientId?: string
+  /**
+   * QoS of everything the bundle publishes (answers, requests, events). 2 is what the wire protocol prescribes
+   * (§2.2); 1 costs two MQTT packets per message instead of four (see docs/performance.md); duplicates are harmless
+   * since answers are matched by id once. @default BUNDLE_PUBLISH_QOS, else 2
+   */
+  publishQos?: 0 | 1 | 2
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+/** Internal (`bundlegate/testing`): the method that points a bundle that has not started at a test gateway. */
+export const kRetarget: unique symbol = Symbol('bundlegate.retarget')
 
 /**
  * A bundle: a small program that registers resources with the controller and answers requests for them.
@@ -69,7 +78,7 @@ export class Bundle {
   readonly dir: string
   log: Logger
   readonly clientId: string
-  readonly #options: BundleOptions
+  #options: BundleOptions
   readonly #router = new Router()
   readonly #replyTunnel = randomBytes(16).toString('hex')
   readonly #tunnels = new Map<'model' | 'view', string>()
@@ -113,6 +122,19 @@ export class Bundle {
   /** Runs when the bundle stops, before it disconnects. */
   beforeStop(): unknown {
     return undefined
+  }
+
+  /**
+   * @internal For `bundlegate/testing`, before start(): `overrides` replace the constructor's options (`dir` too);
+   * `fallbackLogger` is used unless the constructor or `overrides` gave a logger.
+   */
+  [kRetarget](overrides: BundleOptions, fallbackLogger?: Logger): void {
+    if (this.#state !== 'new') throw new Error(`the bundle was already started (state ${this.#state})`)
+    const given = overrides.logger ?? this.#options.logger
+    this.#options = { ...this.#options, ...overrides }
+    if (overrides.dir !== undefined) (this as { dir: string }).dir = overrides.dir
+    const logger = given ?? fallbackLogger
+    if (logger) this.log = logger
   }
 
   // ------------------------------------------------------------ public API
@@ -267,7 +289,7 @@ export class Bundle {
       },
     })
     this.#client = client
-    this.#window = new PublishWindow(client)
+    this.#window = new PublishWindow(client, this.#options.publishQos ?? publishQosFromEnv())
     client.on('connect', () => this.#onConnect(client, url))
     client.on('message', (topic, payload) => this.#onMessage(topic, payload))
     client.on('offline', () => this.log.warn({ url }, 'broker connection lost, reconnecting'))

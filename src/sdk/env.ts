@@ -16,3 +16,9 @@ export function brokerUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
 export function debugFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.BUNDLE_DEBUG === '1' || env.BUNDLE_DEBUG === 'true' || env.SANJI_ENV === 'debug'
 }
+
+/** `BUNDLE_PUBLISH_QOS` (0, 1 or 2); 2 by default, as the wire protocol prescribes (§2.2). */
+export function publishQosFromEnv(env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 {
+  const v = env.BUNDLE_PUBLISH_QOS
+  return v === '0' ? 0 : v === '1' ? 1 : 2
+}

@@ -17,11 +17,13 @@ export const MAX_INFLIGHT_QOS2 = 20
 export class PublishWindow {
   readonly #client: MqttClient
   readonly #limit: number
+  readonly #qos: 0 | 1 | 2
   readonly #queue: Queued[] = []
   #inflight = 0
 
-  constructor(client: MqttClient, limit = MAX_INFLIGHT_QOS2) {
+  constructor(client: MqttClient, qos: 0 | 1 | 2 = 2, limit = MAX_INFLIGHT_QOS2) {
     this.#client = client
+    this.#qos = qos
     this.#limit = limit
   }
 
@@ -45,7 +47,7 @@ export class PublishWindow {
     while (this.#inflight < this.#limit && this.#queue.length > 0) {
       const q = this.#queue.shift() as Queued
       this.#inflight++
-      this.#client.publish(q.topic, q.payload, { qos: 2, retain: false }, (err) => {
+      this.#client.publish(q.topic, q.payload, { qos: this.#qos, retain: false }, (err) => {
         this.#inflight--
         if (err) q.reject(err)
         else q.resolve()

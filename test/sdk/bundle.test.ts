@@ -14,6 +14,7 @@ import {
   route,
 } from '../../src/index.ts'
 import { silentLogger } from '../../src/logger.ts'
+import { publishQosFromEnv } from '../../src/sdk/env.ts'
 import { brokerUrlFromEnv } from '../../src/sdk/index.ts'
 import { lifo, logSink, startTestGateway, waitFor } from '../helpers/gateway.ts'
 
@@ -391,4 +392,29 @@ test('BROKER_URL, then the original BROKER_PORT_1883_TCP_* variables, then the d
   )
   assert.equal(brokerUrlFromEnv({ BROKER_PORT_1883_TCP_ADDR: '::1' }), 'mqtt://[::1]:1883')
   assert.equal(brokerUrlFromEnv({}), 'mqtt://127.0.0.1:1883')
+})
+
+test('publish QoS: 2 by default (wire-protocol.md §2.2), BUNDLE_PUBLISH_QOS=1 or 0 on request', () => {
+  assert.equal(publishQosFromEnv({}), 2)
+  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: '1' }), 1)
+  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: '0' }), 0)
+  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: 'x' }), 2)
+})
+
+test('a bundle publishing at QoS 1 answers like one at QoS 2', async (t) => {
+  const defer = lifo(t)
+  const gw = await startTestGateway()
+  defer(() => gw.close())
+  const bundle = createBundle({
+    manifest: manifest('qosone', [{ resource: '/qosone' }]),
+    brokerUrl: gw.brokerUrl,
+    logger: silentLogger(),
+    signals: false,
+    publishQos: 1,
+  })
+  bundle.get('/qosone', () => ({ ok: 1 }))
+  await bundle.start()
+  defer(() => bundle.stop())
+  const r = await gw.controller.core.request({ method: 'get', resource: '/qosone' })
+  assert.deepEqual(r.message.data, { ok: 1 })
 })
