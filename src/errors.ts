@@ -19,6 +19,7 @@ export const ERRORS = {
   GW_ERR_BROKER_LISTEN: { status: 500, message: 'Embedded broker cannot listen on %s:%d: %s' },
   GW_ERR_BROKER_CONNECT: { status: 503, message: 'Cannot connect to the MQTT broker at %s: %s' },
   GW_ERR_CLI_USAGE: { status: 400, message: '%s' },
+  GW_ERR_CLI_HTTP: { status: 503, message: 'cannot reach the web service at %s: %s' },
   GW_ERR_TOKEN_INVALID: { status: 400, message: '%s' },
   GW_ERR_TOKEN_NOT_FOUND: { status: 404, message: "no token with id '%s'" },
   GW_ERR_TOKEN_STORE: { status: 500, message: 'Token store %s: %s' },

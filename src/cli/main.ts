@@ -1,5 +1,9 @@
 import { GatewayError } from '../errors.ts'
+import { bundlesCommand } from './commands/bundles.ts'
+import { callCommand } from './commands/call.ts'
+import { createCommand } from './commands/create.ts'
 import { requestCommand } from './commands/request.ts'
+import { runCommand } from './commands/run.ts'
 import { startCommand } from './commands/start.ts'
 import { tokenCommand } from './commands/token.ts'
 import { type CliIo, line } from './io.ts'
@@ -10,6 +14,10 @@ Commands:
   start [--example]                 run the gateway: broker, controller, web service (and the example bundle)
   token create|list|revoke|rotate-root   manage API tokens in the data directory
   request <METHOD> <resource>       send a direct request over MQTT and print the answer
+  run [dir] [--watch]               check a bundle's bundle.json and run it (TypeScript, JavaScript or Python)
+  call <METHOD> <resource>          call the web service /api/v1 with an API token and print the answer
+  bundles                           list the registered bundles
+  create <name> [--dir <parent>]    scaffold a TypeScript bundle that passes its own test
 
 Run "bundlegate <command> --help" for the options of a command.`
 
@@ -24,6 +32,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await requestCommand(rest, io)
       case 'token':
         return await tokenCommand(rest, io)
+      case 'run':
+        return await runCommand(rest, io)
+      case 'call':
+        return await callCommand(rest, io)
+      case 'bundles':
+        return await bundlesCommand(rest, io)
+      case 'create':
+        return await createCommand(rest, io)
       case undefined:
       case 'help':
       case '--help':

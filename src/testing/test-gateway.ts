@@ -1,0 +1,275 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../config/index.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import type { Envelope, Json } from '../protocol/index.ts'
+import { type Bundle, type BundleOptions, kRetarget } from '../sdk/bundle.ts'
+import { type Gateway, startGateway } from '../server.ts'
+import { copyBundleDir } from './bundle-dir.ts'
+import { captureLogger, type LogLine } from './log-capture.ts'
+
+/** Options of {@link startTestGateway}. */
+export interface TestGatewayOptions {
+  /** Controller mode. @default 'default' */
+  mode?: 'default' | 'sanji-compat'
+  /** Offline detection: requests for a stopped bundle answer 503 at once. @default true */
+  liveness?: boolean
+  /** Token checks on `/api/v1`. @default true */
+  auth?: boolean
+  /** Keep `traceback` and `stack` in error answers of the web service. @default false */
+  debug?: boolean
+  /** Print the gateway's and the bundles' logs at this pino level (`debug` shows registrations). */
+  logLevel?: string
+  /** Where the gateway and the bundles log. @default nothing is printed; warnings and errors are kept in `logs` */
+  logger?: Logger
+}
+
+/** Options of {@link TestGateway.startBundle}. */
+export interface StartBundleOptions {
+  /** The bundle's logger. @default the one given to its constructor, else the test gateway's */
+  logger?: Logger
+  /**
+   * Run the bundle in a temp copy of its directory (`bundle.json` and `data/*.factory` only, removed by close()):
+   * each test starts from the factory data and the bundle's own `data/` files are never written. `bundle.dir`
+   * points at the copy. Pass `false` to run it in place.
+   * @default true
+   */
+  isolate?: boolean
+  /** How long to wait for the registration. @default 5000 */
+  timeoutMs?: number
+}
+
+/** Options of {@link TestGateway.request}. */
+export interface HttpRequestOptions {
+  /** The API token (`mx-api-token` header); `null` sends none. @default the root token */
+  token?: string | null
+  /** Extra request headers. */
+  headers?: Record<string, string>
+}
+
+/** An HTTP answer of the web service. */
+export interface HttpAnswer<T = Json> {
+  status: number
+  /** The parsed JSON body; `null` when the answer has none (204). */
+  body: T
+  headers: Record<string, string | string[] | number | undefined>
+}
+
+/** The wire answer of a request: `{ id, code, method, resource, data, sign, … }`. */
+export type WireAnswer = Envelope & { code: number }
+
+/** A gateway for tests: see {@link startTestGateway}. */
+export interface TestGateway {
+  /** The gateway itself (controller, token store, fastify instance, …). */
+  readonly gateway: Gateway
+  /** The embedded broker, on a free loopback port: `mqtt://127.0.0.1:<port>`. */
+  readonly brokerUrl: string
+  /** The web service, on a free loopback port: `http://127.0.0.1:<port>` (add `/api/v1`). */
+  readonly httpUrl: string
+  /** The root (admin) token; `''` when `auth` is false. */
+  readonly token: string
+  /** The gateway's temp data directory (token database, token file). */
+  readonly dataDir: string
+  /** Warnings and errors of the gateway and of the bundles that log to the default logger (nothing is printed). */
+  readonly logs: readonly LogLine[]
+  /**
+   * A request through the real web service (routing, auth, scopes, HTTP mapping), in-process (no socket).
+   * `resource` is the bundle resource (`/hello` is sent to `/api/v1/hello`), or a full path starting with
+   * `/api/`, `/health` or `/ready`. `data` is sent as the JSON body.
+   */
+  request<T = Json>(
+    method: string,
+    resource: string,
+    data?: Json,
+    options?: HttpRequestOptions,
+  ): Promise<HttpAnswer<T>>
+  /**
+   * A request straight to the controller, as a bundle or the CLI's `request` sends it on `/controller` (the same
+   * routing; no web service, no token); resolves with the answer as it travels on the wire.
+   */
+  mqttRequest(method: string, resource: string, data?: Json): Promise<WireAnswer>
+  /** Creates an API token (`POST /api/v1/tokens` with the root token) and returns its secret. */
+  createToken(scope: 'read' | 'readwrite', description?: string): Promise<string>
+  /**
+   * Starts a bundle (a `Bundle` subclass instance or `createBundle()`) against this gateway: its broker URL,
+   * no signal handlers, the test logger unless it has its own, a temp copy of its directory (see
+   * {@link StartBundleOptions.isolate}). Resolves with the bundle once it is registered; close() stops it.
+   */
+  startBundle<B extends Bundle>(bundle: B, options?: StartBundleOptions): Promise<B>
+  /** Stops the bundles, then the gateway, and removes the temp directories. Idempotent. */
+  close(): Promise<void>
+}
+
+const PASS_THROUGH_PATHS = /^\/(api\/|health$|ready$)/
+
+/**
+ * Starts a gateway for tests: embedded broker and web service on free loopback ports, a temp data directory with
+ * the root token file, logs silent. Start bundles on it, send requests, close it:
+ *
+ * @example
+ * const gw = await startTestGateway()
+ * await gw.startBundle(new HelloBundle({ dir: import.meta.dirname }))
+ * const { status, body } = await gw.request('GET', '/hello')
+ * await gw.close()
+ */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const root = await mkdtemp(join(tmpdir(), 'bundlegate-test-'))
+  const dataDir = join(root, 'gateway')
+  const capture = captureLogger()
+  const logger =
+    options.logger ?? (options.logLevel ? createLogger({ level: options.logLevel }) : capture.logger)
+  let gateway: Gateway
+  let token: string
+  try {
+    const config = await loadConfig({
+      env: {},
+      flags: {
+        broker: { host: '127.0.0.1', port: 0 },
+        controller: { mode: options.mode ?? 'default', liveness: options.liveness ?? true },
+        http: { host: '127.0.0.1', port: 0, auth: options.auth ?? true, debug: options.debug ?? false },
+        data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
+        log: { level: 'silent' },
+      },
+    })
+    await mkdir(dataDir, { recursive: true })
+    gateway = await startGateway(config, { logger })
+    try {
+      token = gateway.tokenFile ? (await readFile(gateway.tokenFile, 'utf8')).trim() : ''
+    } catch (err) {
+      await gateway.close()
+      throw err
+    }
+  } catch (err) {
+    await rm(root, { recursive: true, force: true })
+    throw err
+  }
+
+  const bundles: Bundle[] = []
+  let bundleDirs = 0
+  let closed: Promise<void> | undefined
+
+  const request = async <T = Json>(
+    method: string,
+    resource: string,
+    data?: Json,
+    requestOptions: HttpRequestOptions = {},
+  ): Promise<HttpAnswer<T>> => {
+    const url = PASS_THROUGH_PATHS.test(resource) ? resource : `/api/v1${resource}`
+    const headers: Record<string, string> = { ...requestOptions.headers }
+    const secret = requestOptions.token === undefined ? token : requestOptions.token
+    if (secret) headers['mx-api-token'] = secret
+    let payload: string | undefined
+    if (data !== undefined) {
+      headers['content-type'] ??= 'application/json'
+      payload = JSON.stringify(data)
+    }
+    const res = await gateway.http.inject({
+      method: method.toUpperCase() as 'GET',
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    })
+    let body: unknown = null
+    if (res.body !== '') {
+      try {
+        body = JSON.parse(res.body)
+      } catch {
+        body = res.body
+      }
+    }
+    return { status: res.statusCode, body: body as T, headers: res.headers }
+  }
+
+  const kit: TestGateway = {
+    gateway,
+    brokerUrl: gateway.brokerUrl,
+    httpUrl: gateway.httpUrl,
+    token,
+    dataDir,
+    logs: capture.lines,
+    request,
+
+    async mqttRequest(method, resource, data) {
+      const outcome = await gateway.controller.core.request({
+        method: method.toLowerCase(),
+        resource,
+        ...(data === undefined ? {} : { data }),
+      })
+      return outcome.message as WireAnswer
+    },
+
+    async createToken(scope, description = `test ${scope} token`) {
+      const res = await request<{ token?: string; message?: string }>('POST', '/api/v1/tokens', {
+        scope,
+        description,
+      })
+      if (res.status !== 201 || typeof res.body.token !== 'string') {
+        throw new Error(`creating a ${scope} token failed: ${res.status} ${JSON.stringify(res.body)}`)
+      }
+      return res.body.token
+    },
+
+    async startBundle<B extends Bundle>(bundle: B, bundleOptions: StartBundleOptions = {}): Promise<B> {
+      if (closed !== undefined) throw new Error('startBundle() after close()')
+      const overrides: BundleOptions = { brokerUrl: gateway.brokerUrl, signals: false }
+      if (bundleOptions.logger) overrides.logger = bundleOptions.logger
+      if (bundleOptions.isolate ?? true) {
+        const dir = join(root, `bundle-${++bundleDirs}`)
+        await copyBundleDir(bundle.dir, dir)
+        overrides.dir = dir
+      }
+      bundle[kRetarget](overrides, logger)
+      bundles.push(bundle)
+      const timeoutMs = bundleOptions.timeoutMs ?? 5000
+      const warnings = capture.lines.length
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs)
+      })
+      try {
+        if ((await Promise.race([bundle.start(), timedOut])) === 'timeout') {
+          await bundle.stop()
+          const why = [...new Set(capture.lines.slice(warnings).map(describe))]
+          throw new Error(
+            `bundle '${safeName(bundle)}' did not register within ${timeoutMs} ms` +
+              (why.length > 0 ? `: ${why.join('; ')}` : ''),
+          )
+        }
+      } finally {
+        clearTimeout(timer)
+      }
+      return bundle
+    },
+
+    close() {
+      closed ??= (async () => {
+        await Promise.all(bundles.splice(0).map((b) => b.stop().catch(() => undefined)))
+        await gateway.close()
+        await rm(root, { recursive: true, force: true })
+      })()
+      return closed
+    },
+  }
+  return kit
+}
+
+/** `registration refused, retrying (resource '/tokens' is already provided by 'gateway')`. */
+function describe(line: LogLine): string {
+  const detail = [line.data, line.err].map((d) =>
+    d && typeof d === 'object' && typeof (d as { message?: unknown }).message === 'string'
+      ? (d as { message: string }).message
+      : undefined,
+  )
+  const extra =
+    detail.find((d) => d !== undefined) ?? (line.code === undefined ? undefined : `code ${line.code}`)
+  return extra === undefined ? String(line.msg) : `${String(line.msg)} (${extra})`
+}
+
+function safeName(bundle: Bundle): string {
+  try {
+    return bundle.name
+  } catch {
+    return bundle.dir
+  }
+}
