@@ -2,29 +2,15 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import { resolveBaseUrl, resolveToken } from '../../src/cli/web-client.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle, type FunctionalBundle } from '../../src/sdk/index.ts'
+import { runCli } from '../helpers/cli.ts'
 import { startTestGateway } from '../helpers/gateway.ts'
 import { freePort } from '../helpers/processes.ts'
 
-async function cli(argv: string[]) {
-  const out = new PassThrough()
-  const err = new PassThrough()
-  let stdout = ''
-  let stderr = ''
-  out.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  err.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const code = await main(argv, { out, err })
-  return { code, stdout, stderr }
-}
+const cli = runCli
 
 /** The JSON after the status line. */
 function bodyOf(stdout: string): unknown {

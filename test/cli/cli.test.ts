@@ -3,30 +3,16 @@ import { spawn } from 'node:child_process'
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { main } from '../../src/cli/main.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle } from '../../src/sdk/index.ts'
+import { runCli } from '../helpers/cli.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-async function run(argv: string[]) {
-  const out = new PassThrough()
-  const err = new PassThrough()
-  let stdout = ''
-  let stderr = ''
-  out.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  err.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const code = await main(argv, { out, err })
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 describe('bundlegate CLI', () => {
   test('usage: no command prints help (exit 1); unknown command or option exits 2 with a clear message', async () => {

@@ -4,30 +4,16 @@ import { existsSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { checkBundleName } from '../../src/cli/commands/create.ts'
-import { main } from '../../src/cli/main.ts'
 import { validateManifest } from '../../src/sdk/index.ts'
+import { runCli } from '../helpers/cli.ts'
 import { lifo } from '../helpers/gateway.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')
 
-async function run(argv: string[]) {
-  const out = new PassThrough()
-  const err = new PassThrough()
-  let stdout = ''
-  let stderr = ''
-  out.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  err.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const code = await main(argv, { out, err })
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bg-create-'))
