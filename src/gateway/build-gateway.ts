@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify'
 import type { ControllerCore } from '../controller/index.ts'
 import type { Logger } from '../logger.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
@@ -44,6 +49,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024 },
+    // URLs the router cannot decode ('%zz') get our error body too, not fastify's own
+    frameworkErrors: (err, _request, reply) => {
+      const r = errorReply('GW_ERR_BAD_REQUEST', [err.message])
+      void (reply as unknown as FastifyReply).code(r.status).send(r.body)
+    },
   })
   const debug = deps.debug ?? false
   installJsonBody(app)
