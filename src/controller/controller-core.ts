@@ -479,7 +479,13 @@ export class ControllerCore {
       this.#fail(p, 403, data, chain.views, { kind: 'no-model' }) // [WP-28]
       return 'answered'
     }
-    const offline = step1.find((c) => !c.online)
+    if (builtin && step1.some((c) => !c.online)) {
+      // A dead bundle whose pattern also matches the built-ins (a model on `/#`) must not block every registration:
+      // the built-in answers, the offline models are left out of this request.
+      chain.steps[0] = step1.filter((c) => c.online)
+      chain.steps.length = 1
+    }
+    const offline = (chain.steps[0] as Component[]).find((c) => !c.online)
     if (offline) {
       // [WP-42] an offline model answers 503 at once.
       const msg = this.#offlineMessage(p, offline.name)

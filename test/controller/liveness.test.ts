@@ -143,4 +143,13 @@ describe('liveness (§8.3)', () => {
     h.send({ id: h.id(), method: 'delete', resource: '/controller/registration/a', tunnel: 'd' })
     assert.deepEqual(seen, ['registered:a', 'offline:a', 'deregistered:a'])
   })
+
+  test('a dead model on /# does not block registrations: the built-in answers without it', () => {
+    const h = new Harness()
+    h.register('catchall', { resources: ['/#'], clientId: 'cc' })
+    h.core.clientGone('cc')
+    assert.equal(h.post('newcomer', { resources: ['/new'] }).code, 200)
+    h.send({ id: h.id(), method: 'get', resource: '/new', tunnel: 'r' })
+    assert.equal(h.one('r').code, 503, 'its own resources still answer 503 (it matches /new too)')
+  })
 })
