@@ -3,20 +3,7 @@ import { test } from 'node:test'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle } from '../../src/sdk/index.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
-
-/** mulberry32: seeded, so a failure can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)] as T
+import { pick, prng } from '../helpers/prng.ts'
 
 const SEGMENTS = [
   'echo',

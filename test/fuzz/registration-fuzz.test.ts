@@ -2,19 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Envelope } from '../../src/protocol/index.ts'
 import { Harness } from '../helpers/controller-harness.ts'
+import { pick, prng } from '../helpers/prng.ts'
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)] as T
 const NAMES = [
   'a',
   'b',

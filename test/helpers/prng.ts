@@ -1,0 +1,14 @@
+/** mulberry32: a small seeded PRNG, so a fuzz failure can be replayed from its seed (FUZZ_SEED). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** One element of `list`, drawn with `r`. */
+export const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)] as T
