@@ -13,7 +13,7 @@ import {
   type ReservedPattern,
   startController,
 } from './controller/index.ts'
-import { buildGateway } from './gateway/index.ts'
+import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
 
@@ -22,14 +22,10 @@ export { DEFAULTS, loadConfig } from './config/index.ts'
 export type { ComponentInfo, Controller, Outcome } from './controller/index.ts'
 
 /** Resources the web service serves itself: no bundle may register them or anything below them ([HA-11]). */
-export const GATEWAY_RESOURCES: readonly ReservedPattern[] = [
-  '/tokens',
-  '/auth',
-  '/bundles',
-  '/events',
-  '/ws',
-  '/openapi.json',
-].map((prefix) => ({ prefix, owner: 'gateway' }))
+export const GATEWAY_RESOURCES: readonly ReservedPattern[] = GATEWAY_PREFIXES.map((prefix) => ({
+  prefix,
+  owner: 'gateway',
+}))
 
 /** A running gateway. */
 export interface Gateway {

@@ -10,6 +10,8 @@ import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
 import { installErrorHandlers } from './error-handler.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
+import { API_PREFIX } from './map-resource.ts'
+import { CONTROLLER_PREFIX, isUnder } from './reserved.ts'
 import { bundleRoutes } from './routes/bundles.ts'
 import { healthRoutes } from './routes/health.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
@@ -72,6 +74,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       return reply.code(r.status).send(r.body)
     }
     if (policy === 'admin' && principal.scope !== 'admin') return deny('manage')
+    // The controller's own resources (registration, dependency) are not bundle resources: admin only.
+    if (policy === 'resource' && principal.scope !== 'admin') {
+      const path = request.url.slice(API_PREFIX.length).split('?')[0] ?? ''
+      if (isUnder(path, CONTROLLER_PREFIX)) return deny('use')
+    }
     if (
       policy === 'resource' &&
       RESOURCE_METHODS.has(request.method) &&

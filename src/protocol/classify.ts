@@ -1,4 +1,5 @@
 import type { Envelope } from './envelope.ts'
+import { isValidTunnel } from './topics.ts'
 
 /** Message types as the SDKs see them (wire-protocol.md §3.2, SDK rule). */
 export type SdkMessageType = 'RESPONSE' | 'REQUEST' | 'DIRECT' | 'EVENT' | 'HOOK' | 'UNKNOWN'
@@ -36,7 +37,9 @@ export function messageId(message: Envelope): number | undefined {
 /** The direct-request tunnel: a non-empty string, else undefined (plain request) [WP-6][§8.11]. */
 export function directTunnel(message: Envelope): string | undefined {
   const t = message.tunnel
-  return typeof t === 'string' && t.length > 0 ? t : undefined
+  // A tunnel is a topic name without wildcards (§2.1): publishing to `#` would break the MQTT protocol (an external
+  // broker drops the controller's connection). Such a request is treated as plain, like a non-string tunnel.
+  return typeof t === 'string' && isValidTunnel(t) ? t : undefined
 }
 
 /**

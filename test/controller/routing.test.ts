@@ -115,6 +115,21 @@ describe('intake', () => {
     assert.equal(h.out.length, 0)
   })
 
+  test('[WP-6] a tunnel with a wildcard is no tunnel: the request is plain, nothing is published to `#`', () => {
+    const h = new Harness()
+    const a = h.register('a')
+    const v = h.register('v', { role: 'view', resources: ['/a'] })
+    for (const tunnel of ['#', 'x/+', 'a\u0000b']) {
+      h.send({ id: 61, method: 'get', resource: '/a', tunnel })
+      const req = h.one(a)
+      h.answer(req, 200, { ok: 1 }, 'a')
+      assert.equal(h.one(v).code, 200, 'the answer goes to the views, as for a plain request')
+      assert.equal(h.out.filter((o) => o.topic === tunnel).length, 0)
+    }
+    h.send({ id: 62, method: 'get', resource: '/nope', tunnel: '#' })
+    assert.equal(h.out.length, 0)
+  })
+
   test('[WP-60] caller is stripped from requests that arrive over MQTT', () => {
     const h = new Harness()
     const t = h.register('a')

@@ -345,6 +345,61 @@ describe('web service: gateway resources', () => {
     assert.equal((await inject('GET', '/api/v1/bundles', { token: secret })).statusCode, 200)
   })
 
+  test("[HA-5] the controller's own resources are admin only: a readwrite token cannot deregister a bundle", async (t) => {
+    const { inject, token, gw } = await setup(t)
+    const { secret } = token('readwrite')
+    const denied = await inject('DELETE', '/api/v1/controller/registration/thing', { token: secret })
+    assert.equal(denied.statusCode, 403)
+    assert.equal(denied.json().code, 'GW_ERR_SCOPE')
+    assert.ok(gw.controller.core.components().some((c) => c.name === 'thing'))
+    const dep = await inject('GET', '/api/v1/controller/resource/dependency?resource=/thing/1')
+    assert.equal(dep.statusCode, 200, 'the root token may')
+    assert.deepEqual(
+      dep.json(),
+      { resources: ['/thing/+', '/slow'] },
+      'every pattern of the matching model (§5.10)',
+    )
+  })
+
+  test("[HA-11] a method the gateway does not serve on its own paths is 405, never forwarded, even to a '/+' model", async (t) => {
+    const { inject, gw } = await setup(t)
+    let reached = 0
+    const catchAll = createBundle({
+      manifest: {
+        name: 'catchall',
+        version: '1',
+        description: 'd',
+        role: 'model',
+        ttl: 1,
+        resources: [{ resource: '/:any' }],
+      },
+      brokerUrl: gw.brokerUrl,
+      logger: silentLogger(),
+      signals: false,
+    })
+    catchAll.route({ resource: '/:any' }, () => {
+      reached++
+      return { stolen: true }
+    })
+    await catchAll.start()
+    t.after(() => catchAll.stop())
+    for (const [method, url] of [
+      ['PUT', '/api/v1/tokens'],
+      ['PATCH', '/api/v1/bundles'],
+      ['GET', '/api/v1/events'],
+      ['POST', '/api/v1/openapi.json'],
+    ]) {
+      const r = await inject(method as string, url as string, { body: {} })
+      assert.equal(r.statusCode, 405, `${method} ${url}`)
+    }
+    assert.equal(reached, 0)
+    assert.equal(
+      (await inject('GET', '/api/v1/anything')).statusCode,
+      200,
+      'the catch-all still serves its own paths',
+    )
+  })
+
   test('GET /health needs no token; GET /ready says ready', async (t) => {
     const { gw } = await setup(t)
     assert.deepEqual((await gw.http.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok' })

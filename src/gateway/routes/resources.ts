@@ -4,6 +4,7 @@ import { isObject, type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts
 import { errorReply } from '../http-error.ts'
 import { API_PREFIX, mapRequest } from '../map-resource.ts'
 import { modelReply, outcomeReply } from '../outcome-reply.ts'
+import { GATEWAY_PREFIXES, isUnder } from '../reserved.ts'
 
 /** The verbs a bundle resource serves; anything else is 405 ([WP-49], §8.5). */
 export const RESOURCE_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
@@ -22,6 +23,12 @@ export function resourceRoutes(app: FastifyInstance, core: ControllerCore, debug
     handler: async (request, reply) => {
       const method = request.method
       if (!RESOURCE_METHODS.has(method)) {
+        const r = errorReply('GW_ERR_METHOD_NOT_ALLOWED')
+        return reply.code(r.status).send(r.body)
+      }
+      const path = request.url.slice(API_PREFIX.length).split('?')[0] ?? ''
+      // [HA-11] the gateway's own paths are never forwarded (a method they do not serve lands here)
+      if (GATEWAY_PREFIXES.some((p) => isUnder(path, p))) {
         const r = errorReply('GW_ERR_METHOD_NOT_ALLOWED')
         return reply.code(r.status).send(r.body)
       }
