@@ -146,6 +146,7 @@ interface Session {
 }
 
 const BUILTIN_TTL_SEC = 10
+const NO_LOCKS: readonly LockSet[] = []
 const DEFAULT_QUEUE_WAIT_MS = 10_000
 
 /**
@@ -694,7 +695,8 @@ export class ControllerCore {
     return this.#sessions.has(id) || this.#queued.has(id)
   }
 
-  #queuedWrites(): LockSet[] {
+  #queuedWrites(): readonly LockSet[] {
+    if (this.#queue.length === 0) return NO_LOCKS
     const out: LockSet[] = []
     for (const q of this.#queue) if (q.write && q.lockSet) out.push(q.lockSet)
     return out

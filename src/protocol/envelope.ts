@@ -41,8 +41,3 @@ export const CONTROLLER_SIGN = 'controller'
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
-
-/** A deep copy of a JSON value (messages are plain JSON, so structuredClone is exact). */
-export function cloneJson<T extends Json | Envelope>(value: T): T {
-  return structuredClone(value)
-}

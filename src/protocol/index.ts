@@ -15,7 +15,6 @@ export {
 export {
   type Caller,
   CONTROLLER_SIGN,
-  cloneJson,
   type Envelope,
   isObject,
   type Json,

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import { TokenStore } from '../../src/tokens/index.ts'
+import { runCli } from '../helpers/cli.ts'
 import { lifo } from '../helpers/gateway.ts'
 
 const DAY_MS = 86_400_000
@@ -27,23 +26,8 @@ async function workspace(t: { after: (fn: () => Promise<void>) => void }) {
   defer(() => rm(dir, { recursive: true, force: true }))
   const dataDir = join(dir, 'data')
   const tokenFile = join(dir, 'mx-api-token')
-  const run = async (argv: string[]): Promise<Run> => {
-    const out = new PassThrough()
-    const err = new PassThrough()
-    let stdout = ''
-    let stderr = ''
-    out.on('data', (d: Buffer) => {
-      stdout += d.toString()
-    })
-    err.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    const code = await main(['token', ...argv, '--data-dir', dataDir, '--token-file', tokenFile], {
-      out,
-      err,
-    })
-    return { code, stdout, stderr }
-  }
+  const run = (argv: string[]): Promise<Run> =>
+    runCli(['token', ...argv, '--data-dir', dataDir, '--token-file', tokenFile])
   /** Opens the token store the CLI wrote (closed after the test). */
   const store = () => {
     const s = TokenStore.open(dataDir)

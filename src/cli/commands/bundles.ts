@@ -2,6 +2,7 @@ import { createError } from '../../errors.ts'
 import type { BundleView } from '../../gateway/index.ts'
 import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
+import { printTable } from '../table.ts'
 import {
   CLIENT_HELP,
   CLIENT_OPTIONS,
@@ -39,11 +40,11 @@ export async function bundlesCommand(argv: string[], io: CliIo): Promise<number>
     printResponse(io, res, values.json ?? false)
     return exitCodeOf(res)
   }
-  printTable(io, res.body as BundleView[])
+  printBundles(io, res.body as BundleView[])
   return 0
 }
 
-function printTable(io: CliIo, bundles: BundleView[]): void {
+function printBundles(io: CliIo, bundles: BundleView[]): void {
   if (bundles.length === 0) {
     line(io.out, 'No bundles registered.')
     return
@@ -62,13 +63,5 @@ function printTable(io: CliIo, bundles: BundleView[]): void {
     // one line per further resource, under the first
     for (const r of resources.slice(1)) rows.push(['', '', '', '', r, ''])
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  for (const r of rows)
-    line(
-      io.out,
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
+  printTable(io, rows)
 }

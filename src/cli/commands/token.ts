@@ -12,6 +12,7 @@ import {
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { printTable } from '../table.ts'
 
 const HELP = `Usage: bundlegate token <create|list|revoke|rotate-root> [options]
 
@@ -79,7 +80,7 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
       case 'list': {
         const tokens = store.list()
         if (values.json) line(io.out, JSON.stringify(tokens.map(public_), null, 2))
-        else printTable(io, tokens)
+        else printTokens(io, tokens)
         return 0
       }
       case 'revoke': {
@@ -125,7 +126,7 @@ function public_(t: TokenInfo) {
   return { id, description, scope, createdAt, lastUsedAt, expiresAt, revokedAt, root }
 }
 
-function printTable(io: CliIo, tokens: TokenInfo[]): void {
+function printTokens(io: CliIo, tokens: TokenInfo[]): void {
   if (tokens.length === 0) {
     line(io.out, 'No tokens.')
     return
@@ -142,13 +143,5 @@ function printTable(io: CliIo, tokens: TokenInfo[]): void {
       t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active',
     ]),
   ]
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  for (const r of rows)
-    line(
-      io.out,
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
+  printTable(io, rows)
 }
