@@ -52,4 +52,15 @@ export interface ComponentInfo {
   online: boolean
   registeredAt: number
   data: JsonObject
+  /** Requests routed to this component (as a model, first step or hook) since it registered, and how they ended. */
+  stats: ComponentStats
+}
+
+/** Per-component request counters, for listings and the console. */
+export interface ComponentStats {
+  requests: number
+  /** Requests whose final answer had a code of 400 or more. */
+  errors: number
+  /** The most recent of those. */
+  lastError: { at: number; code: number; message: string } | undefined
 }

@@ -22,7 +22,7 @@ import {
 } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
-import type { Component, ComponentInfo } from './component.ts'
+import type { Component, ComponentInfo, ComponentStats } from './component.ts'
 import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
@@ -175,6 +175,8 @@ export class ControllerCore {
   readonly #delayed = new Set<unknown>()
   readonly #held = new Map<string, { payloads: string[]; timer: unknown }>()
   readonly #subscribeWaitMs: number
+  readonly #eventListeners = new Set<(message: Envelope) => void>()
+  readonly #componentStats = new Map<string, ComponentStats>()
   readonly #listeners = new Set<
     (event: 'registered' | 'deregistered' | 'offline', c: ComponentInfo) => void
   >()
@@ -327,7 +329,16 @@ export class ControllerCore {
 
   /** A snapshot of every component (built-ins included). */
   components(): ComponentInfo[] {
-    return [...this.#registry.components()].map(info)
+    return [...this.#registry.components()].map((c) => info(c, this.#statsOf(c.name)))
+  }
+
+  /**
+   * Called with every valid event (§5.11), whether or not a view matches: the web service's push channel. The
+   * message must not be changed. Returns an unsubscribe function.
+   */
+  onEvent(listener: (message: Envelope) => void): () => void {
+    this.#eventListeners.add(listener)
+    return () => this.#eventListeners.delete(listener)
   }
 
   /** Called with every registration, deregistration and offline transition. Returns an unsubscribe function. */
@@ -409,6 +420,7 @@ export class ControllerCore {
     }
     this.#stats.events++
     delete msg.caller
+    for (const l of this.#eventListeners) l(msg)
     const views = viewsOf(this.#registry, this.#registry.match(msg.resource))
     if (views.length === 0) return
     const payload = JSON.stringify(msg) // [WP-38] unchanged, to every matching view, never a model
@@ -586,6 +598,7 @@ export class ControllerCore {
     s.done = true
     this.#clock.clearTimeout(s.timer)
     this.#sessions.delete(s.pending.id)
+    this.#count(s, message)
     this.#deliver(s.pending, message, s.chain.views, outcome) // [WP-33]
     if (s.lock) {
       this.#locks.release(s.lock)
@@ -807,14 +820,48 @@ export class ControllerCore {
     if (this.#queue.length > 0) this.#drain()
   }
 
+  #statsOf(name: string): ComponentStats {
+    let st = this.#componentStats.get(name)
+    if (!st) {
+      st = { requests: 0, errors: 0, lastError: undefined }
+      this.#componentStats.set(name, st)
+    }
+    return st
+  }
+
+  /** Counts a finished session for every model it reached; an error answer is charged to the step that ended it. */
+  #count(s: Session, message: Envelope): void {
+    const code = typeof message.code === 'number' ? message.code : 0
+    const lastStep = Math.min(s.step, s.chain.steps.length - 1)
+    for (let i = 0; i <= lastStep; i++) {
+      for (const c of s.chain.steps[i] ?? []) {
+        if (c.builtin) continue
+        const st = this.#statsOf(c.name)
+        st.requests++
+        if (code >= 400 && i === lastStep) {
+          st.errors++
+          const d = message.data
+          const text =
+            typeof d === 'string'
+              ? d
+              : d && typeof d === 'object' && !Array.isArray(d) && typeof d.message === 'string'
+                ? d.message
+                : ''
+          st.lastError = { at: this.#clock.now(), code, message: text.slice(0, 200) }
+        }
+      }
+    }
+  }
+
   #emit(event: 'registered' | 'deregistered' | 'offline', c: Component): void {
+    if (event === 'registered') this.#componentStats.delete(c.name)
     if (this.#listeners.size === 0) return
-    const i = info(c)
+    const i = info(c, this.#statsOf(c.name))
     for (const l of this.#listeners) l(event, i)
   }
 }
 
-function info(c: Component): ComponentInfo {
+function info(c: Component, st: ComponentStats): ComponentInfo {
   return {
     name: c.name,
     role: c.role,
@@ -828,5 +875,6 @@ function info(c: Component): ComponentInfo {
     online: c.online,
     registeredAt: c.registeredAt,
     data: c.data,
+    stats: { ...st },
   }
 }
