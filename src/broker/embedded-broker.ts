@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { type BrokerAuth, type BrokerAuthOptions, installBrokerAuth } from './broker-auth.ts'
 
 /** Options of the embedded MQTT broker. */
 export interface EmbeddedBrokerOptions {
@@ -11,6 +12,8 @@ export interface EmbeddedBrokerOptions {
   /** TCP port; 0 picks a free one. @default 1883 */
   port?: number
   logger?: Logger
+  /** MQTT authentication and ACL (docs/security.md); without it every client may connect and do anything. */
+  auth?: BrokerAuthOptions
 }
 
 /** A running embedded broker. */
@@ -20,6 +23,8 @@ export interface EmbeddedBroker {
   readonly port: number
   /** `mqtt://host:port`, for clients. */
   readonly url: string
+  /** Authentication and ACL, when {@link EmbeddedBrokerOptions.auth} was given. */
+  readonly auth: BrokerAuth | undefined
   close(): Promise<void>
 }
 
@@ -33,6 +38,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   const log = (options.logger ?? silentLogger()).child({ component: 'broker' })
   // Client ids of up to 128 characters: MQTT 3.1.1 only guarantees 23, but bundles of other SDKs use longer ones.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 })
+  const auth = options.auth ? installBrokerAuth(aedes, options.auth, log) : undefined
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true)
@@ -51,20 +57,23 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
       once(server, 'error').then(([err]) => Promise.reject(err as Error)),
     ])
   } catch (err) {
+    auth?.close()
     aedes.close()
     throw createError('GW_ERR_BROKER_LISTEN', [host, port, (err as Error).message], { cause: err })
   }
   const address = server.address()
   const actualPort = typeof address === 'object' && address ? address.port : port
   const urlHost = host.includes(':') ? `[${host}]` : host
-  log.info({ host, port: actualPort }, 'embedded MQTT broker listening')
+  log.info({ host, port: actualPort, auth: auth !== undefined }, 'embedded MQTT broker listening')
   let closing: Promise<void> | undefined
   return {
     aedes,
     host,
     port: actualPort,
     url: `mqtt://${urlHost}:${actualPort}`,
+    auth,
     close() {
+      auth?.close()
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
         for (const s of sockets) s.destroy()

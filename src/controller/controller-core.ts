@@ -26,7 +26,7 @@ import type { Component, ComponentInfo, ComponentStats } from './component.ts'
 import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
-import { createRegistrationHandler, type ReservedPattern } from './registration.ts'
+import { createRegistrationHandler, type RegistrationGuard, type ReservedPattern } from './registration.ts'
 import { Registry } from './registry.ts'
 
 /** How a request ended, for in-process callers (the web service maps it to HTTP, wire-protocol.md §8.5). */
@@ -97,6 +97,18 @@ export interface ControllerCoreOptions {
   tracksSubscriptions?: boolean
   /** @default 2000 */
   subscribeWaitMs?: number
+  /**
+   * Broker authentication (docs/security.md): who may register and deregister which name; a refusal is answered
+   * 403 with its message. @default everyone may use every name
+   */
+  registrationGuard?: RegistrationGuard
+  /**
+   * Broker authentication (docs/security.md): whether the MQTT client `clientId` may act for component `name`. When
+   * set, a response counts only from a client acting for a component the request is waiting for, and a request
+   * whose reply tunnel is another component's tunnel is dropped (its answer would be injected there).
+   * @default every client may act for every component
+   */
+  componentGuard?: (name: string, clientId: string) => boolean
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -175,6 +187,7 @@ export class ControllerCore {
   readonly #delayed = new Set<unknown>()
   readonly #held = new Map<string, { payloads: string[]; timer: unknown }>()
   readonly #subscribeWaitMs: number
+  readonly #componentGuard: ((name: string, clientId: string) => boolean) | undefined
   readonly #eventListeners = new Set<(message: Envelope) => void>()
   readonly #componentStats = new Map<string, ComponentStats>()
   readonly #listeners = new Set<
@@ -198,6 +211,7 @@ export class ControllerCore {
     this.#queueLimit = options.queueLimit ?? 1024
     this.#ids = new IdGenerator(options.idBase)
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
+    this.#componentGuard = options.componentGuard
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -209,6 +223,7 @@ export class ControllerCore {
       changed: (event, c) => this.#changed(event, c),
       rejectionDelay: (name) => this.#rejectionDelay(name),
       tracksSubscriptions: options.tracksSubscriptions ?? false,
+      guard: options.registrationGuard,
     })
     // [WP-22] the built-ins exist from start-up.
     this.#addBuiltin('registration', [REGISTRATION_RESOURCE, `${REGISTRATION_RESOURCE}/+`], registration)
@@ -253,6 +268,7 @@ export class ControllerCore {
     }
     const msg = parsed.message
     const kind = classifyController(msg)
+    if (kind === 'REQUEST' && this.#foreignReplyTunnel(msg, meta.clientId)) return
     if (parsed.oversize) {
       // [WP-59] answered only when it is a request we can answer.
       this.#stats.dropped++
@@ -268,8 +284,23 @@ export class ControllerCore {
       return
     }
     if (kind === 'EVENT') this.#event(msg)
-    else if (kind === 'RESPONSE') this.#response(msg)
+    else if (kind === 'RESPONSE') this.#response(msg, meta.clientId)
     else this.#request(msg, meta.clientId)
+  }
+
+  /** With a component guard: a request whose reply tunnel is a component tunnel the sender may not use. */
+  #foreignReplyTunnel(msg: Envelope, clientId: string | undefined): boolean {
+    const guard = this.#componentGuard
+    if (!guard || clientId === undefined) return false
+    const tunnel = directTunnel(msg)
+    const owner = tunnel === undefined ? undefined : this.#registry.byTunnel(tunnel)
+    if (!owner || guard(owner.name, clientId)) return false
+    this.#stats.dropped++
+    this.#log.warn(
+      { id: msg.id, clientId, tunnel, bundle: owner.name },
+      "request dropped: its reply tunnel is another component's",
+    )
+    return true
   }
 
   /** An MQTT client went away (embedded broker disconnect, or its will) [WP-42][WP-43]. */
@@ -302,6 +333,11 @@ export class ControllerCore {
     if (!c || c.subscribed) return
     c.subscribed = true
     this.#release(topic)
+  }
+
+  /** The name of the component whose tunnel `topic` is, if any (the broker's ACL asks). */
+  tunnelOwner(topic: string): string | undefined {
+    return this.#registry.byTunnel(topic)?.name
   }
 
   /** Sends a request in-process, as the web service does: a plain request with a fresh id [WP-51]. */
@@ -427,13 +463,20 @@ export class ControllerCore {
     for (const v of views) if (v.online) this.#publishTo(v, payload)
   }
 
-  #response(msg: Envelope): void {
+  #response(msg: Envelope, clientId?: string): void {
     this.#stats.responses++
     const s = this.#sessions.get(messageId(msg) as number)
     if (!s || s.done) {
       // [WP-7][WP-35] unknown or finished session: dropped silently.
       this.#stats.lateResponses++
       this.#log.debug({ id: msg.id }, 'response without session dropped')
+      return
+    }
+    const guard = this.#componentGuard
+    if (guard && clientId !== undefined && !s.chain.steps[s.step]?.some((c) => guard(c.name, clientId))) {
+      // broker authentication: only a client acting for an awaited component may answer
+      this.#stats.dropped++
+      this.#log.warn({ id: msg.id, clientId }, 'response dropped: not from a component the request waits for')
       return
     }
     s.results.push(msg)

@@ -20,4 +20,4 @@ export {
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
-export type { ReservedPattern } from './registration.ts'
+export type { RegistrationGuard, ReservedPattern } from './registration.ts'

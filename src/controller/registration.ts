@@ -34,7 +34,16 @@ export interface RegistrationContext {
   tracksSubscriptions: boolean
   /** The delay to apply to a rejected POST reply for `name` (§8.2 damping) [WP-41]. */
   rejectionDelay(name: string): number
+  /** Broker authentication: why this MQTT client may not use `name` (answered 403), or undefined when it may. */
+  guard?: RegistrationGuard | undefined
 }
+
+/** Who may register or deregister which name (docs/security.md): a refusal message, or `undefined`. */
+export type RegistrationGuard = (
+  name: string,
+  clientId: string | undefined,
+  verb: 'register' | 'deregister',
+) => string | undefined
 
 const NAME_RULE = /^[A-Za-z0-9-]{1,64}$/
 const WRONG = 'wrong register context'
@@ -63,7 +72,7 @@ export function createRegistrationHandler(ctx: RegistrationContext) {
     const method = String(request.method).toLowerCase()
     const resource = request.resource as string
     if (method === 'post') return post(ctx, request, resource, caller.clientId)
-    if (method === 'delete') return del(ctx, request, resource)
+    if (method === 'delete') return del(ctx, request, resource, caller.clientId)
     return { code: 405, data: { message: 'method not allowed' } }
   }
 }
@@ -79,6 +88,8 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
   const name = pathName(resource) ?? (nonEmptyString(data.name) ? data.name : undefined)
   if (name === undefined) return damp(bad("no 'name'"), '')
   if (!NAME_RULE.test(name)) return damp(bad("invalid 'name'"), name) // [WP-23]
+  const refusal = ctx.guard?.(name, publisher, 'register')
+  if (refusal !== undefined) return damp({ code: 403, data: { message: refusal } }, name)
   if (!nonEmptyString(data.description)) return damp(bad("need 'description'"), name)
   if (!nonEmptyString(data.role)) return damp(bad("need 'role'"), name)
   const role = data.role
@@ -160,10 +171,17 @@ function reservedOwner(reserved: readonly ReservedPattern[], pattern: string): s
   return undefined
 }
 
-function del(ctx: RegistrationContext, request: Envelope, resource: string): BuiltinAnswer {
+function del(
+  ctx: RegistrationContext,
+  request: Envelope,
+  resource: string,
+  publisher: string | undefined,
+): BuiltinAnswer {
   const data = request.data
   const name = pathName(resource) ?? (isObject(data) && nonEmptyString(data.name) ? data.name : undefined)
   if (name === undefined) return bad("no 'name'") // [WP-13]
+  const refusal = ctx.guard?.(name, publisher, 'deregister')
+  if (refusal !== undefined) return { code: 403, data: { message: refusal } }
   const component = ctx.registry.get(name)
   if (!component) return { code: 200 } // [WP-12] DELETE is idempotent
   if (component.builtin) return { code: 403, data: { message: 'built-in component cannot be removed' } }

@@ -22,3 +22,17 @@ export function publishQosFromEnv(env: NodeJS.ProcessEnv = process.env): 0 | 1 |
   const v = env.BUNDLE_PUBLISH_QOS
   return v === '0' ? 0 : v === '1' ? 1 : 2
 }
+
+/**
+ * MQTT credentials from `BROKER_USERNAME` and `BROKER_PASSWORD` (issued by `bundlegate broker-credentials create`
+ * when the embedded broker requires authentication, docs/security.md); empty when either is unset. A
+ * `user:password@` in `BROKER_URL` keeps working; these variables win over it.
+ */
+export function brokerCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  username?: string
+  password?: string
+} {
+  const username = env.BROKER_USERNAME
+  const password = env.BROKER_PASSWORD
+  return username && password !== undefined ? { username, password } : {}
+}

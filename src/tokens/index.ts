@@ -1,9 +1,20 @@
 /**
- * The tokens area: API tokens of the web service (http-api.md §4), the root token file, and token durations.
+ * The tokens area: API tokens of the web service (http-api.md §4), the root token file, token durations, and the
+ * MQTT credentials of bundles for the embedded broker.
  * Other areas reach it only through this file.
  * @module
  */
 
+export {
+  BROKER_CREDENTIALS_FILE,
+  BROKER_PASSWORD_PREFIX,
+  type BrokerCredentialCheck,
+  type BrokerCredentialInfo,
+  BrokerCredentialStore,
+  type BrokerCredentialStoreOptions,
+  BUNDLE_NAME_RULE,
+  type CreatedBrokerCredential,
+} from './broker-credential-store.ts'
 export { parseDuration } from './parse-duration.ts'
 export {
   defaultTokenFilePath,

@@ -70,72 +70,78 @@ describe('bundlegate CLI', () => {
     assert.match(noBroker.stderr, /GW_ERR_BROKER_CONNECT/)
   })
 
-  test('start --example runs broker, controller and the example bundle; SIGTERM stops everything with exit 0', async (t) => {
-    const defer = lifo(t)
-    const dir = await mkdtemp(join(tmpdir(), 'bg-cli-'))
-    defer(() => rm(dir, { recursive: true, force: true }))
-    await cp(join(root, 'examples/example/bundle.json'), join(dir, 'bundle.json'))
-    await cp(
-      join(root, 'examples/example/data/example.json.factory'),
-      join(dir, 'data/example.json.factory'),
-      {
-        recursive: true,
-      },
-    )
-    const started = Date.now()
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=bundlegate-dev',
-        '--import',
-        'tsx',
-        'src/cli/bin.ts',
-        'start',
-        '--example',
-        '--broker-port',
-        '0',
-        '--http-port',
-        '0',
-        '--data-dir',
-        join(dir, 'state'),
-        '--token-file',
-        join(dir, 'state', 'mx-api-token'),
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, BUNDLE_DIR: dir, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let output = ''
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString()
+  for (const brokerAuth of ['auto', 'on'] as const)
+    test(`start --example (broker auth ${brokerAuth}) runs broker, controller and the example bundle; SIGTERM stops everything with exit 0`, async (t) => {
+      const defer = lifo(t)
+      const dir = await mkdtemp(join(tmpdir(), 'bg-cli-'))
+      defer(() => rm(dir, { recursive: true, force: true }))
+      await cp(join(root, 'examples/example/bundle.json'), join(dir, 'bundle.json'))
+      await cp(
+        join(root, 'examples/example/data/example.json.factory'),
+        join(dir, 'data/example.json.factory'),
+        {
+          recursive: true,
+        },
+      )
+      const started = Date.now()
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=bundlegate-dev',
+          '--import',
+          'tsx',
+          'src/cli/bin.ts',
+          'start',
+          '--example',
+          '--broker-port',
+          '0',
+          '--http-port',
+          '0',
+          '--data-dir',
+          join(dir, 'state'),
+          '--token-file',
+          join(dir, 'state', 'mx-api-token'),
+        ],
+        {
+          cwd: root,
+          env: { ...process.env, BUNDLE_DIR: dir, LOG_LEVEL: 'warn', BUNDLEGATE_BROKER_AUTH: brokerAuth },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let output = ''
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString()
+      })
+      child.stderr.on('data', (d: Buffer) => {
+        output += d.toString()
+      })
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      defer(() => {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      })
+      await waitFor(
+        () => /example {5}registered/.test(output),
+        20_000,
+        `the example to register; output so far:\n${output}`,
+      )
+      t.diagnostic(`start --example to registered: ${Date.now() - started} ms (tsx from source)`)
+      const url = /broker {6}(mqtt:\/\/\S+)/.exec(output)?.[1]
+      assert.ok(url, output)
+      const get = await run(['request', 'GET', '/example', '--broker', url])
+      if (brokerAuth === 'on') {
+        // an unauthenticated MQTT client is refused; the example got its own credential (docs/security.md)
+        assert.equal(get.code, 1)
+      } else {
+        assert.equal(get.code, 0, get.stderr)
+        assert.deepEqual(JSON.parse(get.stdout.slice(get.stdout.indexOf('\n') + 1)), { key: 'value' })
+      }
+      const web = /web service (http:\/\/\S+)\/api\/v1/.exec(output)?.[1]
+      const token = (await readFile(join(dir, 'state', 'mx-api-token'), 'utf8')).trim()
+      const http = await fetch(`${web}/api/v1/example`, { headers: { 'mx-api-token': token } })
+      assert.equal(http.status, 200)
+      assert.deepEqual(await http.json(), { key: 'value' })
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0)
+      assert.match(output, /stopping/)
     })
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    defer(() => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
-    await waitFor(
-      () => /example {5}registered/.test(output),
-      20_000,
-      `the example to register; output so far:\n${output}`,
-    )
-    t.diagnostic(`start --example to registered: ${Date.now() - started} ms (tsx from source)`)
-    const url = /broker {6}(mqtt:\/\/\S+)/.exec(output)?.[1]
-    assert.ok(url, output)
-    const get = await run(['request', 'GET', '/example', '--broker', url])
-    assert.equal(get.code, 0, get.stderr)
-    assert.deepEqual(JSON.parse(get.stdout.slice(get.stdout.indexOf('\n') + 1)), { key: 'value' })
-    const web = /web service (http:\/\/\S+)\/api\/v1/.exec(output)?.[1]
-    const token = (await readFile(join(dir, 'state', 'mx-api-token'), 'utf8')).trim()
-    const http = await fetch(`${web}/api/v1/example`, { headers: { 'mx-api-token': token } })
-    assert.equal(http.status, 200)
-    assert.deepEqual(await http.json(), { key: 'value' })
-    child.kill('SIGTERM')
-    assert.equal(await exited, 0)
-    assert.match(output, /stopping/)
-  })
 })

@@ -3,10 +3,14 @@ import { type Dirent, existsSync, type FSWatcher, watch } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { extname, join, relative, resolve, sep } from 'node:path'
+import { loadConfig } from '../../config/index.ts'
 import { createError, GatewayError } from '../../errors.ts'
+import { silentLogger } from '../../logger.ts'
 import { brokerUrlFromEnv } from '../../sdk/env.ts'
 import { loadManifest, type Manifest, type ManifestProblem } from '../../sdk/manifest.ts'
+import { BrokerCredentialStore } from '../../tokens/index.ts'
 import { parse } from '../args.ts'
+import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
 
 const HELP = `Usage: bundlegate run [dir] [options]
@@ -19,9 +23,15 @@ the command exits with the bundle's exit code (128 + n when a signal ended it). 
 Options:
   --broker <url>      broker URL (default BROKER_URL, else BROKER_PORT_1883_TCP_ADDR/PORT, else mqtt://127.0.0.1:1883)
   --watch             restart the bundle when a file in <dir> changes (not node_modules, data/, dotfiles)
+  --config <file>     the gateway's configuration file (for data.dir)
+  --data-dir <dir>    the gateway's data directory (default: data)
 
 The bundle gets BROKER_URL, BROKER_PORT_1883_TCP_ADDR, BROKER_PORT_1883_TCP_PORT and BUNDLE_DIR=<dir>, and runs
-in <dir>. BUNDLEGATE_PYTHON names another Python interpreter than python3.`
+in <dir>. BUNDLEGATE_PYTHON names another Python interpreter than python3.
+
+When the gateway's data directory holds broker-credentials.db (its broker requires MQTT authentication) and
+neither BROKER_USERNAME nor a user in the broker URL is set, the bundle also gets BROKER_USERNAME=<name> and a
+fresh BROKER_PASSWORD, issued for this run and revoked when it ends (docs/security.md).`
 
 /** File names tried, in order, when bundle.json has no `main`. */
 const DEFAULT_MAINS = ['index.ts', 'index.js', 'index.mjs', 'index.py']
@@ -49,6 +59,7 @@ interface Launch {
 /** `bundlegate run [dir]`. */
 export async function runCommand(argv: string[], io: CliIo, options: RunOptions = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
+    ...CONFIG_OPTIONS,
     broker: { type: 'string' },
     watch: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -77,11 +88,74 @@ export async function runCommand(argv: string[], io: CliIo, options: RunOptions 
     line(io.err, `bundlegate: ${launch}`)
     return 1
   }
+  let issued: Awaited<ReturnType<typeof issueCredential>>
+  try {
+    issued = await issueCredential(manifest.name, brokerUrl, values)
+  } catch (err) {
+    // the bundle may still run (a broker without authentication); say why it has no credential
+    line(io.err, `bundlegate: no broker credential issued: ${(err as Error).message}`)
+  }
+  if (issued) {
+    Object.assign(launch.env, issued.env)
+    line(
+      io.err,
+      `bundlegate: issued broker credential ${issued.id} for ${manifest.name} (revoked when this run ends)`,
+    )
+  }
   line(
     io.err,
     `bundlegate: running ${manifest.name} ${manifest.version}: ${launch.label} (broker ${brokerUrl})`,
   )
-  return values.watch ? watchLoop(launch, dir, io, options) : runOnce(launch, io, options)
+  try {
+    return await (values.watch ? watchLoop(launch, dir, io, options) : runOnce(launch, io, options))
+  } finally {
+    try {
+      issued?.revoke()
+    } catch (err) {
+      line(io.err, `bundlegate: cannot revoke broker credential ${issued?.id}: ${(err as Error).message}`)
+    }
+  }
+}
+
+/**
+ * A broker credential for this run, when the gateway's data directory has a broker credential store and the
+ * bundle has no credentials of its own (BROKER_USERNAME, or a user in the broker URL).
+ */
+async function issueCredential(
+  bundle: string,
+  brokerUrl: string,
+  values: { config?: string | undefined; 'data-dir'?: string | undefined; 'token-file'?: string | undefined },
+): Promise<{ id: string; env: Record<string, string>; revoke(): void } | undefined> {
+  if (process.env.BROKER_USERNAME) return undefined
+  try {
+    if (new URL(brokerUrl).username !== '') return undefined
+  } catch {
+    return undefined // launchOf has reported it
+  }
+  const config = await loadConfig({ file: values.config, flags: dataFlags(values) })
+  const dataDir = resolve(config.data.dir)
+  if (!BrokerCredentialStore.exists(dataDir)) return undefined
+  const open = () => BrokerCredentialStore.open(dataDir, { logger: silentLogger() })
+  const store = open()
+  let created: ReturnType<BrokerCredentialStore['create']>
+  try {
+    created = store.create(bundle, { description: `bundlegate run (pid ${process.pid})` })
+  } finally {
+    store.close()
+  }
+  const id = created.credential.id
+  return {
+    id,
+    env: { BROKER_USERNAME: created.username, BROKER_PASSWORD: created.password },
+    revoke() {
+      const s = open()
+      try {
+        s.revoke(id)
+      } finally {
+        s.close()
+      }
+    },
+  }
 }
 
 /** Every problem on its own line: "  Expected `ttl` to be a positive integer (seconds), got `-1` (number)". */

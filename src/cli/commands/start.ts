@@ -79,6 +79,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const { core } = gateway.controller
   line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
   line(io.out, `  web service ${gateway.httpUrl}/api/v1`)
+  if (gateway.config.http.console) line(io.out, `  console     ${gateway.httpUrl}/`)
   line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
   line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
   line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
@@ -117,18 +118,33 @@ function runExample(gateway: Gateway, io: CliIo): ChildProcess {
   const args = dev
     ? ['--conditions=bundlegate-dev', '--import', import.meta.resolve('tsx'), join(dir, 'index.ts')]
     : [compiled]
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BROKER_URL: gateway.brokerUrl,
+    BUNDLE_DIR: process.env.BUNDLE_DIR || dir,
+    LOG_LEVEL: gateway.config.log.level,
+  }
+  // The broker requires credentials (it listens beyond loopback): the example gets its own, revoked on exit.
+  const credentials = gateway.brokerCredentials
+  let credentialId: string | undefined
+  if (credentials) {
+    const issued = credentials.create('example', { description: 'bundlegate start --example' })
+    credentialId = issued.credential.id
+    env.BROKER_USERNAME = issued.username
+    env.BROKER_PASSWORD = issued.password
+  }
   const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      BROKER_URL: gateway.brokerUrl,
-      BUNDLE_DIR: process.env.BUNDLE_DIR || dir,
-      LOG_LEVEL: gateway.config.log.level,
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout?.pipe(io.out, { end: false })
   child.stderr?.pipe(io.err, { end: false })
   child.on('exit', (code, signal) => {
+    try {
+      if (credentialId) credentials?.revoke(credentialId)
+    } catch {
+      // the gateway is already closed: the credential stays listed until revoked by hand
+    }
     gateway.logger.warn({ bundle: 'example', code, signal }, 'example bundle exited')
   })
   return child

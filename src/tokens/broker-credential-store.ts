@@ -1,0 +1,339 @@
+/**
+ * MQTT credentials of bundles for the embedded broker (docs/security.md), kept in SQLite at
+ * `<dataDir>/broker-credentials.db`, next to `tokens.db`. The user name is the bundle name; the password is a
+ * 256-bit random secret shown once by {@link BrokerCredentialStore.create}: only its SHA-256 is stored. A bundle may
+ * hold several active credentials (one per installation, one per `bundlegate run`); revoking refuses them from the
+ * next CONNECT on, in every process using the file (no cache).
+ * @module
+ */
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { createError, GatewayError } from '../errors.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+
+/** A credential as listings show it: never its password, never its hash. Times are ISO 8601 UTC. */
+export interface BrokerCredentialInfo {
+  /** Public id: `bc_` and 10 lowercase base32 characters. */
+  id: string
+  /** The bundle, which is also the MQTT user name. */
+  bundle: string
+  /** What the credential is for. */
+  description: string
+  createdAt: string
+  /** The last accepted CONNECT, to within 60 s; `null` if never. */
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+/** A new credential and its password (shown once). */
+export interface CreatedBrokerCredential {
+  credential: BrokerCredentialInfo
+  /** MQTT user name: the bundle name. */
+  username: string
+  /** `bgm_` + base64url of 32 random bytes. */
+  password: string
+}
+
+/** The answer of {@link BrokerCredentialStore.verify}. */
+export type BrokerCredentialCheck =
+  | { ok: true; credential: BrokerCredentialInfo }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' }
+
+/** Options of {@link BrokerCredentialStore.open}. */
+export interface BrokerCredentialStoreOptions {
+  logger?: Logger
+  /** @default Date.now */
+  now?: () => number
+}
+
+/** The file name inside the data directory. */
+export const BROKER_CREDENTIALS_FILE = 'broker-credentials.db'
+/** The prefix of a broker password. */
+export const BROKER_PASSWORD_PREFIX = 'bgm_'
+/** The bundle (user) name rule: the registration name rule of the wire protocol (§8.9). */
+export const BUNDLE_NAME_RULE = /^[A-Za-z0-9-]{1,64}$/
+
+const SCHEMA_VERSION = 1
+const PASSWORD_PATTERN = /^bgm_[A-Za-z0-9_-]{43}$/
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+const DESCRIPTION_MAX = 200
+const LAST_USED_RESOLUTION_MS = 60_000
+
+const SCHEMA_V1 = `
+CREATE TABLE credentials (
+  id TEXT PRIMARY KEY NOT NULL CHECK (id GLOB 'bc_*'),
+  bundle TEXT NOT NULL,
+  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  description TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+) STRICT;
+CREATE INDEX credentials_bundle ON credentials (bundle);
+`
+
+interface Row {
+  id: string
+  bundle: string
+  hash: Buffer
+  description: string
+  created_at: string
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+/**
+ * The broker credential database (synchronous, better-sqlite3; WAL, `synchronous=FULL`, 5 s busy timeout).
+ *
+ * @example
+ * const store = BrokerCredentialStore.open('/var/lib/bundlegate')
+ * const { username, password } = store.create('thermo', { description: 'thermo on device 7' })
+ * store.verify(username, password) // { ok: true, credential }
+ */
+export class BrokerCredentialStore {
+  readonly path: string
+  #db: Database.Database | undefined
+  readonly #now: () => number
+  readonly #log: Logger
+  readonly #sql: {
+    insert: Database.Statement<[Row]>
+    byId: Database.Statement<[string], Row>
+    byHash: Database.Statement<[Buffer], Row>
+    list: Database.Statement<[], Row>
+    revokeId: Database.Statement<[string, string]>
+    revokeBundle: Database.Statement<[string, string]>
+    activeOf: Database.Statement<[string], Row>
+    touch: Database.Statement<[string, string, string]>
+  }
+
+  private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
+    this.path = path
+    this.#db = db
+    this.#now = now
+    this.#log = log
+    this.#sql = {
+      insert: db.prepare(
+        `INSERT INTO credentials (id, bundle, hash, description, created_at, last_used_at, revoked_at)
+         VALUES (@id, @bundle, @hash, @description, @created_at, @last_used_at, @revoked_at)`,
+      ),
+      byId: db.prepare('SELECT * FROM credentials WHERE id = ?'),
+      byHash: db.prepare('SELECT * FROM credentials WHERE hash = ?'),
+      list: db.prepare('SELECT * FROM credentials ORDER BY bundle, created_at DESC, rowid DESC'),
+      revokeId: db.prepare('UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      revokeBundle: db.prepare(
+        'UPDATE credentials SET revoked_at = ? WHERE bundle = ? AND revoked_at IS NULL',
+      ),
+      activeOf: db.prepare('SELECT * FROM credentials WHERE bundle = ? AND revoked_at IS NULL'),
+      touch: db.prepare(
+        'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+      ),
+    }
+  }
+
+  /** Whether `<dataDir>/broker-credentials.db` exists (a gateway has used broker authentication there). */
+  static exists(dataDir: string): boolean {
+    return existsSync(join(dataDir, BROKER_CREDENTIALS_FILE))
+  }
+
+  /**
+   * Opens (creating when needed) `<dataDir>/broker-credentials.db`; the directory gets mode 0700 and the file 0600.
+   * @throws GW_ERR_BROKER_CREDENTIAL_STORE when it cannot be created or opened, or its schema is newer than ours.
+   */
+  static open(dataDir: string, options: BrokerCredentialStoreOptions = {}): BrokerCredentialStore {
+    const path = join(dataDir, BROKER_CREDENTIALS_FILE)
+    const log = (options.logger ?? silentLogger()).child({ component: 'broker-credentials' })
+    let db: Database.Database | undefined
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      try {
+        closeSync(openSync(path, 'wx', 0o600))
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      db = new Database(path)
+      db.pragma('busy_timeout = 5000')
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      const d = db
+      d.transaction(() => {
+        const version = d.pragma('user_version', { simple: true }) as number
+        if (version > SCHEMA_VERSION)
+          throw createError('GW_ERR_BROKER_CREDENTIAL_STORE', [
+            path,
+            `has schema version ${version}, newer than this Bundlegate knows (${SCHEMA_VERSION})`,
+          ])
+        if (version < 1) {
+          d.exec(SCHEMA_V1)
+          d.pragma(`user_version = ${SCHEMA_VERSION}`)
+        }
+      }).immediate()
+      return new BrokerCredentialStore(path, db, options.now ?? Date.now, log)
+    } catch (err) {
+      db?.close()
+      if (err instanceof GatewayError) throw err
+      throw createError(
+        'GW_ERR_BROKER_CREDENTIAL_STORE',
+        [path, `cannot be opened: ${(err as Error).message}`],
+        {
+          cause: err,
+        },
+      )
+    }
+  }
+
+  /**
+   * Issues a credential for `bundle` (also its MQTT user name); the password is returned this once.
+   * @throws GW_ERR_BROKER_CREDENTIAL_INVALID when the bundle name breaks the registration name rule or the
+   *   description is empty or longer than 200 characters.
+   */
+  create(bundle: string, options: { description?: string } = {}): CreatedBrokerCredential {
+    const db = this.#open()
+    if (typeof bundle !== 'string' || !BUNDLE_NAME_RULE.test(bundle))
+      throw createError('GW_ERR_BROKER_CREDENTIAL_INVALID', [
+        `Expected the bundle name to match [A-Za-z0-9-], 1 to 64 characters, got \`${String(bundle).slice(0, 80)}\``,
+      ])
+    const description = (options.description ?? `bundle ${bundle}`).trim()
+    if (description.length === 0 || description.length > DESCRIPTION_MAX)
+      throw createError('GW_ERR_BROKER_CREDENTIAL_INVALID', [
+        `Expected the description to be 1 to ${DESCRIPTION_MAX} characters once trimmed, got ${description.length}`,
+      ])
+    const password = BROKER_PASSWORD_PREFIX + randomBytes(32).toString('base64url')
+    const row: Row = {
+      id: '',
+      bundle,
+      hash: sha256(password),
+      description,
+      created_at: this.#iso(),
+      last_used_at: null,
+      revoked_at: null,
+    }
+    db.transaction(() => {
+      do row.id = newId()
+      while (this.#sql.byId.get(row.id) !== undefined)
+      this.#sql.insert.run(row)
+    }).immediate()
+    this.#log.info({ id: row.id, bundle }, 'broker credential created')
+    return { credential: toInfo(row), username: bundle, password }
+  }
+
+  /** Every credential, revoked ones included, by bundle then newest first. */
+  list(): BrokerCredentialInfo[] {
+    this.#open()
+    return this.#sql.list.all().map(toInfo)
+  }
+
+  /** The active (not revoked) credentials of `bundle`. */
+  active(bundle: string): BrokerCredentialInfo[] {
+    this.#open()
+    return this.#sql.activeOf.all(bundle).map(toInfo)
+  }
+
+  /**
+   * Revokes every active credential of a bundle (`bundle`), or one credential (`bc_…` id). Clients already
+   * connected keep their connection until the broker's next check (see the broker's `recheck`); a new CONNECT
+   * with a revoked password is refused at once.
+   * @returns the credentials revoked now (empty when there was nothing active to revoke).
+   */
+  revoke(bundleOrId: string): BrokerCredentialInfo[] {
+    const db = this.#open()
+    const at = this.#iso()
+    const revoked = db
+      .transaction(() => {
+        if (bundleOrId.startsWith('bc_')) {
+          const row = this.#sql.byId.get(bundleOrId)
+          if (!row || row.revoked_at !== null) return []
+          this.#sql.revokeId.run(at, bundleOrId)
+          return [{ ...row, revoked_at: at }]
+        }
+        const rows = this.#sql.activeOf.all(bundleOrId)
+        this.#sql.revokeBundle.run(at, bundleOrId)
+        return rows.map((r) => ({ ...r, revoked_at: at }))
+      })
+      .immediate()
+    for (const r of revoked) this.#log.info({ id: r.id, bundle: r.bundle }, 'broker credential revoked')
+    return revoked.map(toInfo)
+  }
+
+  /** Whether `bundle` has at least one active credential. */
+  hasActive(bundle: string): boolean {
+    this.#open()
+    return this.#sql.activeOf.get(bundle) !== undefined
+  }
+
+  /** Whether the credential with `id` exists and is not revoked. */
+  isActive(id: string): boolean {
+    this.#open()
+    const row = this.#sql.byId.get(id)
+    return row !== undefined && row.revoked_at === null
+  }
+
+  /**
+   * Checks a CONNECT: the password is looked up by its SHA-256, the stored hash compared in constant time, and the
+   * user name must be the credential's bundle. Never throws for bad input.
+   */
+  verify(username: string, password: string): BrokerCredentialCheck {
+    this.#open()
+    if (typeof password !== 'string' || !PASSWORD_PATTERN.test(password) || typeof username !== 'string')
+      return { ok: false, reason: 'malformed' }
+    const hash = sha256(password)
+    const row = this.#sql.byHash.get(hash)
+    if (row === undefined || !timingSafeEqual(row.hash, hash)) return { ok: false, reason: 'unknown' }
+    const user = Buffer.from(username, 'utf8')
+    const owner = Buffer.from(row.bundle, 'utf8')
+    if (user.length !== owner.length || !timingSafeEqual(user, owner)) return { ok: false, reason: 'unknown' }
+    if (row.revoked_at !== null) return { ok: false, reason: 'revoked' }
+    const now = this.#now()
+    if (row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+      const at = new Date(now).toISOString()
+      try {
+        if (
+          this.#sql.touch.run(at, row.id, new Date(now - LAST_USED_RESOLUTION_MS).toISOString()).changes > 0
+        )
+          row.last_used_at = at
+      } catch (err) {
+        this.#log.warn({ err, id: row.id }, 'cannot record the last use of a broker credential')
+      }
+    }
+    return { ok: true, credential: toInfo(row) }
+  }
+
+  /** Closes the database; idempotent. */
+  close(): void {
+    const db = this.#db
+    this.#db = undefined
+    db?.close()
+  }
+
+  #open(): Database.Database {
+    if (this.#db === undefined) throw createError('GW_ERR_BROKER_CREDENTIAL_STORE', [this.path, 'is closed'])
+    return this.#db
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString()
+  }
+}
+
+function sha256(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest()
+}
+
+function newId(): string {
+  let id = 'bc_'
+  for (const byte of randomBytes(10)) id += ID_ALPHABET[byte & 31]
+  return id
+}
+
+function toInfo(row: Row): BrokerCredentialInfo {
+  return {
+    id: row.id,
+    bundle: row.bundle,
+    description: row.description,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  }
+}
