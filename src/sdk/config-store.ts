@@ -54,6 +54,8 @@ interface Init<T> {
   name: string
   files: Files
   data: T
+  /** The file's content as loaded or last written. */
+  text: string
   status: ConfigStoreStatus
   validate: ValidateFunction | undefined
   log: Logger
@@ -64,9 +66,10 @@ interface Init<T> {
  * `<name>.json.backup`. Every write is atomic (temp file, fsync, rename), so a crash never leaves a broken file.
  *
  * **Failed saves.** When {@link ConfigStore.save} rejects (disk full, read-only directory, …) the file on disk
- * keeps its previous content and the in-memory {@link ConfigStore.data} keeps the new value: nothing is rolled
- * back, and a later `save()` retries. Callers that need all-or-nothing semantics restore the old value themselves
- * (as {@link Collection} does).
+ * keeps its previous content. After a failed `save()` the in-memory {@link ConfigStore.data} keeps the new value
+ * (a later `save()` retries); after a failed {@link ConfigStore.replace} it returns to what the file holds.
+ * Callers that mutate `data` and need all-or-nothing semantics restore the old value themselves (as
+ * {@link Collection} does).
  */
 export class ConfigStore<T extends Json = Json> {
   /** The store name (`<name>.json`). */
@@ -76,6 +79,8 @@ export class ConfigStore<T extends Json = Json> {
   /** Where the data came from when the store was opened. */
   readonly status: ConfigStoreStatus
   #data: T
+  /** What the current file holds (as loaded or last written by this store): a failed replace() returns to it. */
+  #persisted: string
   readonly #files: Files
   readonly #validate: ValidateFunction | undefined
   readonly #log: Logger
@@ -90,6 +95,7 @@ export class ConfigStore<T extends Json = Json> {
     this.path = init.files.json
     this.status = init.status
     this.#data = init.data
+    this.#persisted = init.text
     this.#files = init.files
     this.#validate = init.validate
     this.#log = init.log
@@ -119,11 +125,12 @@ export class ConfigStore<T extends Json = Json> {
     const files: Files = { dir: dataDir, json, backup: `${json}.backup`, factory: `${json}.factory` }
     const log = checked.logger.child({ component: 'config-store', store: name })
     await removeStaleTemps(dataDir, name, log)
-    const { value, status } = await load(name, files, checked.validate, options.defaults, log)
+    const { value, status, text } = await load(name, files, checked.validate, options.defaults, log)
     const store = new ConfigStore<T>({
       name,
       files,
       data: value as T,
+      text,
       status,
       validate: checked.validate,
       log,
@@ -170,10 +177,19 @@ export class ConfigStore<T extends Json = Json> {
     return queued
   }
 
-  /** Sets {@link ConfigStore.data} and saves it. */
-  replace(value: T): Promise<void> {
+  /**
+   * Sets {@link ConfigStore.data} and saves it. When the save fails (disk full, read-only directory) and the data
+   * has not been replaced again meanwhile, {@link ConfigStore.data} returns to what the file holds, so readers
+   * never see a value that is not on disk; the error is rethrown.
+   */
+  async replace(value: T): Promise<void> {
     this.#data = value
-    return this.save()
+    try {
+      await this.save()
+    } catch (err) {
+      if (this.#data === value) this.#data = JSON.parse(this.#persisted.replace(/^\uFEFF/, '')) as T
+      throw err
+    }
   }
 
   /**
@@ -218,6 +234,7 @@ export class ConfigStore<T extends Json = Json> {
   async #write(): Promise<void> {
     const text = this.#serialize()
     await writeOrFail(this.name, this.path, text)
+    this.#persisted = text
     this.#log.debug({ file: this.path, bytes: Buffer.byteLength(text) }, 'config saved')
   }
 
@@ -264,11 +281,11 @@ async function load(
   validate: ValidateFunction | undefined,
   defaults: Json | undefined,
   log: Logger,
-): Promise<{ value: Json; status: ConfigStoreStatus }> {
+): Promise<{ value: Json; status: ConfigStoreStatus; text: string }> {
   const current = await readCandidate(files.json, validate)
   if (current.ok) {
     log.debug({ file: files.json, status: 'existing' }, 'config loaded')
-    return { value: current.value, status: 'existing' }
+    return { value: current.value, status: 'existing', text: current.text }
   }
   const tried: ConfigStoreAttempt[] = []
   let trouble = false
@@ -309,18 +326,19 @@ async function load(
       const fields = { file: files.json, from: file, status }
       if (status === 'factory' && !trouble) log.debug(fields, 'config created from factory file')
       else log.warn(fields, `config recovered from ${status} file`)
-      return { value: candidate.value, status }
+      return { value: candidate.value, status, text: candidate.text }
     }
     if (!candidate.missing) trouble = true
     tried.push({ file, reason: candidate.reason })
   }
   if (defaults !== undefined) {
     await mkdir(files.dir, { recursive: true }).catch(() => {})
-    await writeOrFail(name, files.json, JSON.stringify(defaults, null, 2) + '\n')
+    const text = JSON.stringify(defaults, null, 2) + '\n'
+    await writeOrFail(name, files.json, text)
     const fields = { file: files.json, status: 'defaults' }
     if (trouble) log.warn(fields, 'config recovered from defaults')
     else log.debug(fields, 'config created from defaults')
-    return { value: structuredClone(defaults), status: 'defaults' }
+    return { value: structuredClone(defaults), status: 'defaults', text }
   }
   throw createError('GW_ERR_STORE_LOAD', [name, tried.map((a) => `${a.file}: ${a.reason}`).join('; ')], {
     data: { tried },

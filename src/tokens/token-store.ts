@@ -5,7 +5,7 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createError, GatewayError } from '../errors.ts'
@@ -159,6 +159,8 @@ export class TokenStore {
    */
   readonly #cache = new Map<string, Row>()
   #cacheVersion = -1
+  /** No `lastUsedAt` writes before this time (ms): set after a failed write. */
+  #touchPausedUntil = 0
 
   private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
     this.path = path
@@ -185,15 +187,16 @@ export class TokenStore {
   /**
    * Opens (creating when needed) `<dataDir>/tokens.db`. `dataDir` is created with mode 0700 and the database file
    * with mode 0600 when missing.
-   * @throws GW_ERR_TOKEN_STORE when the directory or database cannot be created or opened, the file is not a
-   *   database, or its schema is newer than this code knows.
+   * @throws GW_ERR_DATA_DIR_UNWRITABLE when `dataDir` cannot be created or a file cannot be created in it
+   *   (read-only file system, no permission); GW_ERR_TOKEN_STORE when the database cannot be opened, the file is
+   *   not a database, or its schema is newer than this code knows; GW_ERR_TOKEN_STORE_FULL when the disk is full.
    */
   static open(dataDir: string, options: TokenStoreOptions = {}): TokenStore {
     const path = join(dataDir, 'tokens.db')
     const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
+    checkDataDir(dataDir)
     let db: Database.Database | undefined
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
       createPrivateFile(path)
       db = new Database(path)
       db.pragma('busy_timeout = 5000')
@@ -206,6 +209,8 @@ export class TokenStore {
     } catch (err) {
       db?.close()
       if (err instanceof GatewayError) throw err
+      if (sqliteCode(err) === 'SQLITE_FULL')
+        throw createError('GW_ERR_TOKEN_STORE_FULL', [path, errorText(err)], { cause: err })
       throw createError('GW_ERR_TOKEN_STORE', [path, `cannot be opened: ${errorText(err)}`], { cause: err })
     }
   }
@@ -229,13 +234,16 @@ export class TokenStore {
   /**
    * Creates a token and returns it with its secret, which is shown this once: only its SHA-256 is stored. [HA-6]
    * @throws GW_ERR_TOKEN_INVALID when a field is wrong, e.g. "Expected `scope` to be read or readwrite, got
-   *   `admin` (string)".
+   *   `admin` (string)"; GW_ERR_TOKEN_STORE_FULL (disk full) or GW_ERR_TOKEN_STORE_WRITE (read-only, I/O error)
+   *   when the database cannot be written: nothing is stored then.
    */
   create(options: CreateTokenOptions): CreatedToken {
     const db = this.#open()
     const fields = validateCreate(options)
     const secret = TokenStore.generateSecret()
-    const token = db.transaction(() => this.#insert(secret, fields)).immediate()
+    const token = this.#write('create a token', () =>
+      db.transaction(() => this.#insert(secret, fields)).immediate(),
+    )
     this.#log.info({ id: token.id, scope: token.scope, root: token.root }, 'token created')
     return { token, secret }
   }
@@ -244,7 +252,8 @@ export class TokenStore {
    * Registers `secret` (made by {@link TokenStore.generateSecret}, typically read from the token file) as the root
    * token with scope `admin`, and revokes every other active root token, in one transaction. A root token is
    * always unique.
-   * @throws GW_ERR_TOKEN_INVALID when `secret` is not well formed or already known to the store.
+   * @throws GW_ERR_TOKEN_INVALID when `secret` is not well formed or already known to the store;
+   *   GW_ERR_TOKEN_STORE_FULL or GW_ERR_TOKEN_STORE_WRITE when the database cannot be written.
    */
   installRootSecret(secret: string): TokenInfo {
     const db = this.#open()
@@ -258,17 +267,19 @@ export class TokenStore {
       expiresInSec: undefined,
       root: true,
     }
-    const token = db
-      .transaction(() => {
-        if (this.#sql.byHash.get(hashSecret(secret)) !== undefined)
-          throw createError('GW_ERR_TOKEN_INVALID', [
-            'The root secret is already registered in the token store',
-          ])
-        this.#sql.revokeRoots.run(this.#iso())
-        this.#cache.clear()
-        return this.#insert(secret, fields)
-      })
-      .immediate()
+    const token = this.#write('install the root token', () =>
+      db
+        .transaction(() => {
+          if (this.#sql.byHash.get(hashSecret(secret)) !== undefined)
+            throw createError('GW_ERR_TOKEN_INVALID', [
+              'The root secret is already registered in the token store',
+            ])
+          this.#sql.revokeRoots.run(this.#iso())
+          this.#cache.clear()
+          return this.#insert(secret, fields)
+        })
+        .immediate(),
+    )
     this.#log.info({ id: token.id }, 'root token installed')
     return token
   }
@@ -291,11 +302,12 @@ export class TokenStore {
    * Revokes the token with `id`: its secret is refused from now on, by every process using the file. Revoking
    * again keeps the first `revokedAt`.
    * @returns the token, or `undefined` when there is no token with `id`.
+   * @throws GW_ERR_TOKEN_STORE_FULL or GW_ERR_TOKEN_STORE_WRITE when the database cannot be written.
    */
   revoke(id: string): TokenInfo | undefined {
     this.#open()
     if (typeof id !== 'string') return undefined
-    const changed = this.#sql.revoke.run(this.#iso(), id).changes
+    const changed = this.#write('revoke a token', () => this.#sql.revoke.run(this.#iso(), id).changes)
     this.#cache.clear()
     const row = this.#sql.byId.get(id)
     if (changed > 0) this.#log.info({ id, root: row?.root === 1 }, 'token revoked')
@@ -328,12 +340,16 @@ export class TokenStore {
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' }
     const now = this.#now()
     if (row.expires_at !== null && Date.parse(row.expires_at) <= now) return { ok: false, reason: 'expired' }
-    if (row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+    const due = row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS
+    if (due && now >= this.#touchPausedUntil) {
       const at = new Date(now).toISOString()
       const threshold = new Date(now - LAST_USED_RESOLUTION_MS).toISOString()
       try {
         if (this.#sql.touch.run(at, row.id, threshold).changes > 0) row.last_used_at = at
       } catch (err) {
+        // A full or read-only disk: the token is still accepted; retry at most once per resolution period, so a
+        // busy gateway does not attempt (and log) a failing write on every request.
+        this.#touchPausedUntil = now + LAST_USED_RESOLUTION_MS
         this.#log.warn({ err, id: row.id }, 'cannot record the last use of a token')
       }
     }
@@ -354,6 +370,31 @@ export class TokenStore {
 
   #iso(): string {
     return new Date(this.#now()).toISOString()
+  }
+
+  /**
+   * Runs a write and turns storage failures into errors that name their cause: `SQLITE_FULL` →
+   * GW_ERR_TOKEN_STORE_FULL (507), read-only / I/O / cannot-open → GW_ERR_TOKEN_STORE_WRITE (503). SQLite has
+   * rolled the transaction back by then, so nothing was written; the next write is tried afresh.
+   */
+  #write<T>(what: string, fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      const code = sqliteCode(err)
+      if (code === undefined) throw err
+      const error =
+        code === 'SQLITE_FULL'
+          ? createError('GW_ERR_TOKEN_STORE_FULL', [this.path, errorText(err)], { cause: err })
+          : STORAGE_FAILURE.test(code)
+            ? createError('GW_ERR_TOKEN_STORE_WRITE', [this.path, `${errorText(err)} (${code})`], {
+                cause: err,
+              })
+            : undefined
+      if (error === undefined) throw err
+      this.#log.error({ err, code, path: this.path }, `cannot ${what}: the token store cannot be written`)
+      throw error
+    }
   }
 
   /** Inserts a token for `secret`; call inside a transaction. A (rare) id collision draws a new id. */
@@ -436,6 +477,48 @@ function migrate(db: Database.Database, path: string): void {
       db.pragma(`user_version = ${TOKEN_SCHEMA_VERSION}`)
     }
   }).immediate()
+}
+
+/** SQLite result codes (extended ones included) that mean "the storage refused the write". */
+const STORAGE_FAILURE = /^SQLITE_(READONLY|IOERR|CANTOPEN|PERM)(_|$)/
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined
+}
+
+/**
+ * Creates `dataDir` (mode 0700) when missing and checks that a file can be created in it, so that a read-only or
+ * foreign-owned data directory stops the start with an error that says so (SQLite would only say "unable to open
+ * database file"). The probe is an empty file: a full disk is not refused here, only later writes fail.
+ */
+function checkDataDir(dataDir: string): void {
+  const fail = (what: string, err: unknown): never => {
+    const e = err as NodeJS.ErrnoException
+    throw createError('GW_ERR_DATA_DIR_UNWRITABLE', [dataDir, `${what} (${e.code ?? errorText(err)})`], {
+      cause: err,
+    })
+  }
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    fail('it cannot be created', err)
+  }
+  const probe = join(dataDir, `.tokens.db.probe-${process.pid}`)
+  try {
+    closeSync(openSync(probe, 'w', 0o600))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'EROFS'
+        ? 'read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOSPC'
+            ? 'no space left on the device'
+            : errorText(err)
+    fail(why, err)
+  }
+  rmSync(probe, { force: true })
 }
 
 /** Creates `path` empty with mode 0600 unless it exists; SQLite gives its -wal and -shm files the same mode. */

