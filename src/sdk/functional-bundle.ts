@@ -1,10 +1,14 @@
 import { Bundle, type BundleOptions } from './bundle.ts'
 import type { Method, RequestHandler } from './message.ts'
+import type { RouteSchemas } from './router.ts'
 
 /** Options of a functional route. */
 export interface FunctionalRouteOptions {
-  /** JSON Schema the request `data` must satisfy (400 otherwise). */
-  schema?: object
+  /**
+   * JSON Schemas `{ body?, response? }`: `body` is what the request `data` must satisfy (400 otherwise), `response`
+   * documents the answer in the gateway's OpenAPI document. A plain JSON Schema is the `body` schema.
+   */
+  schema?: RouteSchemas | object
 }
 
 /**

@@ -12,11 +12,12 @@ export type Declared =
 type Holder = { [kDeclared]?: Declared[] }
 
 /**
- * Declares a request handler method (like the Python SDK's `@Route`):
+ * Declares a request handler method (like the Python SDK's `@Route`). `schema: { body, response }` checks the request
+ * `data` (400 before the method runs) and documents both in the gateway's OpenAPI document.
  *
  * @example
  * class Example extends Bundle {
- *   @route({ resource: '/example', methods: 'get' })
+ *   @route({ resource: '/example', methods: 'get', schema: { response: { type: 'object' } } })
  *   get() { return this.model.data }
  * }
  */

@@ -2,14 +2,52 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import { compileRoute, parseQuery, querySearch, type RoutePattern } from '../protocol/index.ts'
 import type { EventHandler, Method, RequestHandler } from './message.ts'
 
+/** JSON Schemas of a route: the request's `data` and the answer's `data`. */
+export interface RouteSchemas {
+  /** What the request `data` must satisfy: checked before the handler runs, a failure answers 400. */
+  body?: object
+  /** What the handler answers (documentation: published in the gateway's OpenAPI document, not checked). */
+  response?: object
+}
+
 /** How a route is declared: `{ resource: '/thermo/:id', methods: ['get', 'put'], schema }`. */
 export interface RouteSpec {
   /** Resource with optional `:params`, e.g. `/network/ethernet/:id`. */
   resource: string
   /** One method or several. @default every method (get, post, put, delete) */
   methods?: Method | readonly Method[]
-  /** JSON Schema the request `data` must satisfy; failures answer 400 before the handler runs. */
-  schema?: object
+  /**
+   * JSON Schemas `{ body?, response? }` (see {@link RouteSchemas}); they are also sent with the registration, so the
+   * gateway's OpenAPI document shows them. A plain JSON Schema (no `body`/`response` keys) is the `body` schema.
+   * @example { body: { type: 'object', required: ['value'] }, response: { type: 'object' } }
+   */
+  schema?: RouteSchemas | object
+}
+
+const SCHEMA_KEYS: ReadonlySet<string> = new Set(['body', 'response'])
+
+/** The `{ body?, response? }` of a route's `schema` option, whichever form it was given in. */
+export function routeSchemas(schema: RouteSchemas | object | undefined): RouteSchemas {
+  if (schema === undefined) return {}
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    throw new TypeError(
+      `Expected \`schema\` to be a JSON Schema or { body?, response? }, got \`${JSON.stringify(schema)}\` (${typeof schema})`,
+    )
+  }
+  const keys = Object.keys(schema)
+  if (keys.length === 0 || !keys.every((k) => SCHEMA_KEYS.has(k))) return { body: schema }
+  const { body, response } = schema as RouteSchemas
+  for (const [name, s] of [
+    ['body', body],
+    ['response', response],
+  ] as const) {
+    if (s !== undefined && (typeof s !== 'object' || s === null || Array.isArray(s))) {
+      throw new TypeError(
+        `Expected \`schema.${name}\` to be a JSON Schema object, got \`${JSON.stringify(s)}\` (${typeof s})`,
+      )
+    }
+  }
+  return { ...(body ? { body } : {}), ...(response ? { response } : {}) }
 }
 
 /** How an event handler is declared. */
@@ -69,10 +107,12 @@ export class Router {
       )
     }
     let validate: ValidateFunction | undefined
-    if (spec.schema !== undefined) {
+    const { body, response } = routeSchemas(spec.schema)
+    if (body !== undefined || response !== undefined)
       this.#ajv ??= new Ajv({ allErrors: true, strict: false })
-      validate = this.#ajv.compile(spec.schema)
-    }
+    if (body !== undefined) validate = this.#ajv!.compile(body)
+    // a response schema is never used to check, but a broken one is refused now rather than published
+    if (response !== undefined) this.#ajv!.compile(response)
     this.#routes.push({
       pattern: compileRoute(spec.resource),
       methods: methodsOf(spec),

@@ -41,6 +41,8 @@ test('a model bundle with a view resource registers <name> and <name>-view', () 
     resources: ['/network/ethernet/+', '/network/ethernet'],
     // the declared methods per pattern, for the gateway's listings (controllers ignore the key)
     methods: { '/network/ethernet/+': ['get', 'put'] },
+    // the names of the `+` levels (first declaration wins), for the gateway's OpenAPI paths
+    paramNames: { '/network/ethernet/+': ['id'] },
   })
   assert.deepEqual(profiles[1]!.data, {
     ...manifest.raw,
@@ -133,4 +135,33 @@ test('profiles are fresh mutable copies; adding a tunnel leaves the manifest alo
   assert.deepEqual(manifest.raw['dependencies'], { network: '1.0' })
   assert.deepEqual(deriveProfiles(manifest)[0]!.patterns, ['/x'])
   assert.deepEqual(deriveProfiles(manifest)[0]!.data['resources'], ['/x'], 'data.resources is its own array')
+})
+
+test('route schemas travel with the model registration as pattern → method → { body?, response? }', () => {
+  const manifest = validateManifest({
+    ...BASE,
+    role: 'model',
+    resources: [
+      { resource: '/thermo/:id', methods: ['get', 'put'] },
+      { resource: '/thermo' },
+      { resource: '/v', role: 'view' },
+    ],
+  })
+  const body = { type: 'object', required: ['value'] }
+  const response = { type: 'object', properties: { value: { type: 'number' } } }
+  const [model, view] = deriveProfiles(manifest, [
+    { resource: '/thermo/:id', methods: ['get'], schema: { response } },
+    { resource: '/thermo/:id', methods: 'put', schema: { body, response } },
+    // the short form: a plain JSON Schema is the body's
+    { resource: '/thermo', methods: 'post', schema: { type: 'object' } },
+    // a route without a schema, and one for a resource the manifest does not register, add nothing
+    { resource: '/thermo', methods: 'get' },
+    { resource: '/elsewhere', schema: { body } },
+  ])
+  assert.deepEqual(model!.data['schemas'], {
+    '/thermo/+': { get: { response }, put: { body, response } },
+    '/thermo': { post: { body: { type: 'object' } } },
+  })
+  assert.equal(view!.data['schemas'], undefined)
+  assert.equal(view!.data['paramNames'], undefined)
 })

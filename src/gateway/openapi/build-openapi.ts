@@ -1,0 +1,224 @@
+import type { ComponentInfo } from '../../controller/index.ts'
+import { isObject } from '../../protocol/index.ts'
+import { API_PREFIX } from '../map-resource.ts'
+import { GATEWAY_OPERATIONS, type GatewayOperation } from './gateway-operations.ts'
+import { ERROR_RESPONSES, openApiComponents } from './openapi-components.ts'
+import { resourcePath } from './resource-path.ts'
+import type { RecordedRoute } from './route-recorder.ts'
+
+type Obj = Record<string, unknown>
+
+/** What the document is made of. */
+export interface OpenApiInput {
+  /** The registered components (`core.components()`). */
+  components: readonly ComponentInfo[]
+  /** The web service's own routes ({@link RecordedRoute}). */
+  routes: readonly RecordedRoute[]
+  /** `info.version`: the gateway's version. */
+  version: string
+  /** Whether requests are rate limited (429 and the `RateLimit-*` headers are documented). */
+  rateLimited: boolean
+  /** Whether tokens are checked (off: no security at all). */
+  auth: boolean
+  /** Counts the rebuilds: `info.x-generation`, so a client can tell that the document changed. */
+  generation: number
+}
+
+const BUNDLE_METHODS = ['get', 'post', 'put', 'delete'] as const
+/** The controller's built-ins and the methods they answer (wire-protocol.md §4). */
+const BUILTIN_METHODS: Readonly<Record<string, readonly string[]>> = {
+  registration: ['post', 'delete'],
+  dependency: ['get'],
+}
+/** Any one of these credentials ([HA-3]). */
+const SECURITY = [{ apiToken: [] }, { bearer: [] }, { consoleSession: [] }]
+const RESOURCE_ERRORS = ['400', '401', '403', '404', '423', '429', '500', '502', '503', '504']
+const WRITE_ERRORS = ['413', '415']
+
+/**
+ * The OpenAPI 3.1 document of the gateway: its own endpoints (only those registered), then every resource of every
+ * registered model (paths from patterns, methods as declared, JSON Schemas as the bundle's routes declare them),
+ * one tag per bundle. Pure: same input, same document.
+ */
+export function buildOpenApi(input: OpenApiInput): Obj {
+  const components = openApiComponents()
+  const paths: Record<string, Record<string, unknown>> = {}
+  const ids = new Set<string>()
+  const tags: Obj[] = [{ name: 'gateway', description: "The web service's own endpoints." }]
+  const limitHeaders: Obj = input.rateLimited
+    ? {
+        'RateLimit-Limit': { $ref: '#/components/headers/RateLimit-Limit' },
+        'RateLimit-Remaining': { $ref: '#/components/headers/RateLimit-Remaining' },
+      }
+    : {}
+  const errorRefs = (statuses: readonly string[]): Obj =>
+    Object.fromEntries(
+      [...new Set(statuses)]
+        .filter((s) => (s === '429' ? input.rateLimited : true) && ERROR_RESPONSES[s])
+        .sort()
+        .map((s) => [s, { $ref: `#/components/responses/${ERROR_RESPONSES[s]}` }]),
+    )
+  const operationId = (method: string, path: string): string => {
+    const base = `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`
+    let id = base
+    for (let i = 2; ids.has(id); i++) id = `${base}${i}`
+    ids.add(id)
+    return id
+  }
+
+  // 1. the gateway's own endpoints, as registered
+  for (const r of input.routes) {
+    if (r.method === 'HEAD' || r.method === 'OPTIONS' || r.url.includes('*')) continue
+    if (!(r.url === '/health' || r.url === '/ready' || r.url.startsWith(`${API_PREFIX}/`))) continue
+    const params: string[] = []
+    const path = r.url.replace(/:(\w+)(\([^)]*\))?/g, (_m, name: string) => {
+      params.push(name)
+      return `{${name}}`
+    })
+    const doc: GatewayOperation = GATEWAY_OPERATIONS[`${r.method} ${r.url}`] ?? {
+      summary: `${r.method} ${path}`,
+      responses: { '200': { description: 'OK' } },
+    }
+    const method = r.method.toLowerCase()
+    const guarded = input.auth && r.auth !== 'none'
+    const errors = [...(doc.errors ?? []), '500']
+    if (guarded) errors.push('401', '429')
+    if (guarded && r.auth === 'admin') errors.push('403')
+    const responses: Obj = {}
+    for (const [status, res] of Object.entries(doc.responses)) {
+      responses[status] =
+        guarded && status.startsWith('2')
+          ? { ...res, headers: { ...limitHeaders, ...(res.headers as Obj) } }
+          : res
+    }
+    const operation: Obj = {
+      tags: ['gateway'],
+      summary: doc.summary,
+      description: [doc.description, guarded ? scopeNote(r.auth) : 'No token needed.']
+        .filter(Boolean)
+        .join('\n\n'),
+      operationId: operationId(method, path),
+      parameters: [
+        ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        ...(doc.parameters ?? []),
+      ],
+      ...(doc.requestBody ? { requestBody: doc.requestBody } : {}),
+      responses: { ...responses, ...errorRefs(errors) },
+    }
+    if (!guarded) operation.security = []
+    else if (r.queryToken) operation.security = [...SECURITY, { queryToken: [] }]
+    const item = paths[path] ?? {}
+    item[method] ??= operation
+    paths[path] = item
+  }
+
+  // 2. the resources of every registered model (and the controller's built-ins, admin only over HTTP)
+  let controllerTag = false
+  for (const c of input.components) {
+    if (c.role !== 'model' && !c.builtin) continue
+    const tag = c.builtin ? 'controller' : c.name
+    if (c.builtin) controllerTag = true
+    else if (!tags.some((t) => t.name === tag))
+      tags.push({ name: tag, description: c.description || `Bundle ${c.name}.` })
+    const declared = isObject(c.data.methods) ? c.data.methods : {}
+    const names = isObject(c.data.paramNames) ? c.data.paramNames : {}
+    const schemas = isObject(c.data.schemas) ? c.data.schemas : {}
+    for (const pattern of c.patterns) {
+      const { path, params } = resourcePath(pattern, stringList(names[pattern]) ?? [])
+      const full = `${API_PREFIX}${path === '/' ? '' : path}`
+      const listed = c.builtin ? BUILTIN_METHODS[c.name] : stringList(declared[pattern])
+      const methods = (listed ?? BUNDLE_METHODS).map((m) => m.toLowerCase())
+      const perMethod = isObject(schemas[pattern]) ? schemas[pattern] : {}
+      const item = paths[full] ?? { 'x-bundlegate-pattern': pattern }
+      for (const method of methods) {
+        if (!(BUNDLE_METHODS as readonly string[]).includes(method) || item[method]) continue
+        const s = isObject(perMethod[method]) ? perMethod[method] : {}
+        const body = isObject(s.body) ? s.body : undefined
+        const response = isObject(s.response) ? s.response : undefined
+        const write = method !== 'get'
+        const notes = [
+          c.builtin
+            ? `The controller's built-in \`${c.name}\` (wire-protocol.md §4): admin tokens only over HTTP.`
+            : `${c.description ? `${c.description}. ` : ''}Served by bundle \`${c.name}\` (pattern \`${pattern}\`).`,
+          input.auth && !c.builtin ? scopeNote(method === 'get' ? 'read' : 'readwrite') : undefined,
+          listed === undefined && !c.builtin
+            ? 'The bundle declares no methods for this resource, so all four are listed; it may not serve every one.'
+            : undefined,
+          'The query string, if any, is passed to the bundle as it is.',
+        ]
+        const operation: Obj = {
+          tags: [tag],
+          summary: `${method.toUpperCase()} ${pattern}`,
+          description: notes.filter(Boolean).join('\n\n'),
+          operationId: operationId(method, full),
+          parameters: params.map((p) => ({
+            name: p.name,
+            in: 'path',
+            required: true,
+            description: p.catchAll
+              ? 'Any number of levels, `/` included (the MQTT `#` wildcard); `#` also matches the level above, i.e. the path without this parameter.'
+              : 'One level (the MQTT `+` wildcard).',
+            schema: { type: 'string' },
+          })),
+          responses: {
+            '200': {
+              description: "The bundle's answer (its code is the status; 2xx other than 200 are possible).",
+              headers: input.auth ? limitHeaders : {},
+              content: { 'application/json': { schema: response ?? {} } },
+            },
+            ...errorRefs(
+              input.auth
+                ? [...RESOURCE_ERRORS, ...(write ? WRITE_ERRORS : [])]
+                : ['400', '404', '500', '503', '504'],
+            ),
+            default: {
+              description: 'Any other code the bundle answers; error bodies are `Error`.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+            },
+          },
+        }
+        if (body)
+          operation.requestBody = { required: true, content: { 'application/json': { schema: body } } }
+        else if (method === 'post' || method === 'put')
+          operation.requestBody = { required: false, content: { 'application/json': { schema: {} } } }
+        item[method] = operation
+      }
+      paths[full] = item
+    }
+  }
+  if (controllerTag) tags.push({ name: 'controller', description: "The controller's built-in resources." })
+
+  const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'Bundlegate',
+      version: input.version,
+      description:
+        "The gateway's web service and every resource registered right now, generated from the live registrations (rebuilt when a bundle registers or leaves). Bundle resources are served under `/api/v1`; their answers pass through (the bundle's code is the status). Errors are `Error` bodies.",
+      'x-generation': input.generation,
+    },
+    servers: [{ url: '/', description: 'This gateway' }],
+    ...(input.auth ? { security: SECURITY } : {}),
+    tags,
+    paths: sorted,
+    components,
+  }
+}
+
+function scopeNote(policy: string): string {
+  switch (policy) {
+    case 'admin':
+      return 'Scope: admin.'
+    case 'readwrite':
+      return 'Scope: readwrite (or admin).'
+    case 'resource':
+      return 'Scope: read for GET, readwrite for other methods.'
+    default:
+      return 'Scope: read (any valid token).'
+  }
+}
+
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined
+}
