@@ -1,0 +1,168 @@
+// @ts-check
+import { call, errorText } from './api.js'
+import { fill, h, notice, timeEl } from './dom.js'
+
+/**
+ * @typedef {{ name: string, role: string, description: string, resources: { resource: string, methods: string[] | null }[],
+ *   ttl: number, online: boolean, registeredAt: string, hook: string[],
+ *   stats?: { requests: number, errors: number, lastError: { at: string, code: number, message: string } | null } }} Bundle
+ */
+
+/** Without the push channel the list is refreshed this often; with it, on every bundle event. */
+const SLOW_REFRESH_MS = 30_000
+
+/** @param {Bundle} b */
+function card(b) {
+  const st = b.stats
+  return h(
+    'article',
+    { class: 'card bundle', 'data-bundle': b.name, 'aria-labelledby': `b-${b.name}` },
+    h(
+      'header',
+      { class: 'bundle-head' },
+      h('h2', { id: `b-${b.name}` }, b.name),
+      h('span', { class: `pill ${b.online ? 'ok' : 'bad'}` }, b.online ? 'Online' : 'Offline'),
+      h('span', { class: 'pill neutral' }, b.role),
+    ),
+    b.description ? h('p', { class: 'muted' }, b.description) : null,
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', null, h('dt', null, 'Registered'), h('dd', null, timeEl(b.registeredAt))),
+      h('div', null, h('dt', null, 'TTL'), h('dd', null, `${b.ttl} s`)),
+      h('div', null, h('dt', null, 'Requests'), h('dd', null, st ? String(st.requests) : '—')),
+      h(
+        'div',
+        null,
+        h('dt', null, 'Errors'),
+        h('dd', { class: st && st.errors > 0 ? 'bad-text' : null }, st ? String(st.errors) : '—'),
+      ),
+      b.hook.length ? h('div', null, h('dt', null, 'Hooks'), h('dd', null, b.hook.join(', '))) : null,
+    ),
+    st?.lastError
+      ? h(
+          'p',
+          { class: 'last-error' },
+          h('strong', null, `Last error ${st.lastError.code}: `),
+          st.lastError.message,
+          ' · ',
+          timeEl(st.lastError.at),
+        )
+      : null,
+    b.resources.length
+      ? h(
+          'ul',
+          { class: 'resources', 'aria-label': `Resources of ${b.name}` },
+          b.resources.map((r) =>
+            h(
+              'li',
+              null,
+              h('code', null, r.resource),
+              h(
+                'span',
+                { class: 'methods' },
+                (r.methods ?? ['any method']).map((m) =>
+                  h('span', { class: `method m-${m.toLowerCase().replace(/\s.*/, '')}` }, m.toUpperCase()),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No resources (a view).'),
+  )
+}
+
+/** The Bundles page, refreshed live from `GET /api/v1/events` (or slowly without it). @param {HTMLElement} el */
+export function renderBundles(el) {
+  const live = h('span', { class: 'live', role: 'status' }, 'Connecting…')
+  const list = h(
+    'div',
+    { class: 'bundles', 'aria-live': 'polite', 'aria-busy': 'true' },
+    h('p', { class: 'muted' }, 'Loading…'),
+  )
+  let stopped = false
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let debounce
+  /** @type {EventSource | undefined} */
+  let source
+
+  async function load() {
+    const a = await call('GET', '/bundles')
+    if (stopped) return
+    list.setAttribute('aria-busy', 'false')
+    if (!a.ok) return fill(list, notice('error', errorText(a)))
+    /** @type {Bundle[]} */
+    const bundles = a.body
+    bundles.sort((x, y) => x.name.localeCompare(y.name))
+    fill(list, bundles.length ? bundles.map(card) : h('p', { class: 'muted' }, 'No bundle is registered.'))
+  }
+
+  function slow() {
+    clearTimeout(timer)
+    timer = setTimeout(async () => {
+      await load()
+      if (!stopped) slow()
+    }, SLOW_REFRESH_MS)
+  }
+
+  function connect() {
+    // [HA-3] the session cookie goes along with EventSource (same origin), no token in the URL
+    source = new EventSource('/api/v1/events?resource=/bundles/%23')
+    let opened = false
+    source.addEventListener('open', () => {
+      opened = true
+      fill(live, h('span', { class: 'dot ok', 'aria-hidden': 'true' }), 'Live')
+      clearTimeout(timer)
+      void load()
+    })
+    source.addEventListener('message', () => {
+      clearTimeout(debounce)
+      debounce = setTimeout(() => void load(), 300)
+    })
+    source.addEventListener('error', () => {
+      if (opened && source?.readyState !== EventSource.CLOSED) {
+        fill(live, h('span', { class: 'dot warn', 'aria-hidden': 'true' }), 'Reconnecting…')
+        return
+      }
+      // no push channel on this gateway (or it refused us): refresh slowly instead
+      source?.close()
+      fill(
+        live,
+        h('span', { class: 'dot', 'aria-hidden': 'true' }),
+        `Refreshing every ${SLOW_REFRESH_MS / 1000} s`,
+      )
+      slow()
+    })
+  }
+
+  fill(
+    el,
+    h(
+      'div',
+      { class: 'page-head' },
+      h(
+        'div',
+        null,
+        h('h1', null, 'Bundles'),
+        h('p', { class: 'muted' }, 'Registered components, their resources and how their requests went.'),
+      ),
+      h(
+        'div',
+        { class: 'head-tools' },
+        live,
+        h('button', { type: 'button', class: 'ghost small', onclick: () => void load() }, 'Refresh'),
+      ),
+    ),
+    list,
+  )
+  void load()
+  connect()
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+    clearTimeout(debounce)
+    source?.close()
+  }
+}

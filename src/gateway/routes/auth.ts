@@ -1,0 +1,155 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from '../../logger.ts'
+import {
+  type LoginThrottle,
+  PASSWORD_MAX_LENGTH,
+  passwordProblem,
+  type SessionStore,
+  type UserStore,
+} from '../../users/index.ts'
+import { csrfMatches, SESSION_COOKIE, sessionCookieOf } from '../auth.ts'
+import { errorReply } from '../http-error.ts'
+import { API_PREFIX } from '../map-resource.ts'
+
+/** What the console's logins need: the users, their sessions, the login throttle. */
+export interface ConsoleAuth {
+  users: UserStore
+  sessions: SessionStore
+  throttle: LoginThrottle
+}
+
+const USERNAME_MAX = 64
+
+function cookie(request: FastifyRequest, value: string, clear = false): string {
+  // Secure only over https: the gateway also serves plain http on loopback, where a Secure cookie would be dropped
+  const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict']
+  if (request.protocol === 'https') parts.push('Secure')
+  if (clear) parts.push('Max-Age=0')
+  return parts.join('; ')
+}
+
+function send(reply: FastifyReply, r: { status: number; body: unknown }) {
+  return reply.code(r.status).send(r.body)
+}
+
+function stringField(body: unknown, name: string): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
+  const v = (body as Record<string, unknown>)[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+/**
+ * Console sessions ([HA-10]): `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `POST /api/v1/auth/password`,
+ * `GET /api/v1/auth/me`. `auth` is undefined when authentication is off: `me` then answers an anonymous admin
+ * and the others 404.
+ */
+export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, logger: Logger): void {
+  const log = logger.child({ component: 'console' })
+  app.get(
+    `${API_PREFIX}/auth/me`,
+    { config: { auth: 'read', duringPasswordChange: true } },
+    async (request) => {
+      const p = request.principal
+      if (p === undefined)
+        return { username: null, scope: 'admin', mustChangePassword: false, csrfToken: null }
+      const id = p.username === undefined ? undefined : sessionCookieOf(request)
+      const session = id === undefined ? undefined : auth?.sessions.lookup(id)
+      // the CSRF token again, for a reloaded console page: only same-origin script can read this answer
+      return {
+        username: p.username ?? null,
+        scope: p.scope,
+        mustChangePassword: session?.mustChangePassword ?? false,
+        csrfToken: session?.csrfToken ?? null,
+      }
+    },
+  )
+  if (!auth) return
+  const { users, sessions, throttle } = auth
+
+  app.post(`${API_PREFIX}/auth/login`, async (request, reply) => {
+    const username = stringField(request.body, 'username')
+    const password = stringField(request.body, 'password')
+    if (
+      username === undefined ||
+      password === undefined ||
+      username.length > USERNAME_MAX ||
+      [...password].length > PASSWORD_MAX_LENGTH
+    ) {
+      return send(
+        reply,
+        errorReply('GW_ERR_BAD_REQUEST', [
+          `Expected a JSON object {username, password} of strings (at most ${USERNAME_MAX} and ${PASSWORD_MAX_LENGTH} characters)`,
+        ]),
+      )
+    }
+    const name = username.trim()
+    const result = await throttle.attempt(name, request.ip, () => users.verify(name, password))
+    const user = result.value
+    if (user === undefined) {
+      log.warn(
+        {
+          username: name,
+          ip: request.ip,
+          failures: result.failures,
+          waitedMs: result.waitedMs,
+          nextDelayMs: result.nextDelayMs,
+          refused: result.refused,
+        },
+        'console login failed',
+      )
+      return send(reply, errorReply('GW_ERR_LOGIN_FAILED'))
+    }
+    const { id, session } = sessions.create(user)
+    log.info({ username: user.username, ip: request.ip, waitedMs: result.waitedMs }, 'console login')
+    return reply.header('set-cookie', cookie(request, id)).send({
+      username: user.username,
+      mustChangePassword: session.mustChangePassword,
+      csrfToken: session.csrfToken,
+    })
+  })
+
+  app.post(`${API_PREFIX}/auth/logout`, async (request, reply) => {
+    const id = sessionCookieOf(request)
+    const session = id === undefined ? undefined : sessions.lookup(id)
+    // logging out is a write: a live session needs its CSRF token, so another site cannot log the user out
+    if (session && !csrfMatches(request, session.csrfToken)) return send(reply, errorReply('GW_ERR_CSRF'))
+    if (id !== undefined) sessions.destroy(id)
+    if (session) log.info({ username: session.username }, 'console logout')
+    return reply
+      .code(204)
+      .header('set-cookie', cookie(request, '', true))
+      .send()
+  })
+
+  app.post(
+    `${API_PREFIX}/auth/password`,
+    { config: { auth: 'read', duringPasswordChange: true } },
+    async (request, reply) => {
+      const p = request.principal
+      const id = sessionCookieOf(request)
+      if (p?.username === undefined || id === undefined)
+        return send(reply, errorReply('GW_ERR_SESSION_REQUIRED', ['change its password']))
+      const current = stringField(request.body, 'current')
+      const next = stringField(request.body, 'next')
+      if (current === undefined || next === undefined)
+        return send(
+          reply,
+          errorReply('GW_ERR_BAD_REQUEST', ['Expected a JSON object {current, next} of strings']),
+        )
+      const username = p.username
+      const result = await throttle.attempt(username, request.ip, () => users.verify(username, current))
+      if (result.value === undefined) {
+        log.warn(
+          { username, ip: request.ip, failures: result.failures },
+          'password change: wrong current password',
+        )
+        return send(reply, errorReply('GW_ERR_LOGIN_FAILED'))
+      }
+      const problem = passwordProblem(next, username, current)
+      if (problem !== undefined) return send(reply, errorReply('GW_ERR_PASSWORD_POLICY', [problem]))
+      const user = await users.setPassword(username, next, false)
+      sessions.passwordChanged(id, user)
+      return reply.code(204).send()
+    },
+  )
+}

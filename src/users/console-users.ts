@@ -1,0 +1,51 @@
+import type { Logger } from '../logger.ts'
+import { LoginThrottle } from './login-throttle.ts'
+import { SessionStore } from './session-store.ts'
+import { UserStore } from './user-store.ts'
+
+/** The console's users, sessions and login throttle, ready for the web service. */
+export interface ConsoleUsers {
+  users: UserStore
+  sessions: SessionStore
+  throttle: LoginThrottle
+}
+
+/** The line that announces the initial password; docs/console.md and the README quote it. */
+export const INITIAL_PASSWORD_MESSAGE = 'console user %s created with the initial password %s'
+
+/**
+ * Opens `<dataDir>/users.db`; at the very first start (no user yet) creates the admin user with a random password
+ * and logs it, this once, at warn level. Later starts only say that the user still has to change it.
+ */
+export async function openConsoleUsers(
+  dataDir: string,
+  options: { sessionIdleSec: number; sessionMaxSec: number },
+  logger: Logger,
+): Promise<ConsoleUsers> {
+  const log = logger.child({ component: 'console' })
+  const users = UserStore.open(dataDir, { logger })
+  try {
+    const admin = await users.ensureAdmin()
+    if (admin.created) {
+      log.warn(
+        { username: admin.user.username, usersDb: users.path },
+        `${INITIAL_PASSWORD_MESSAGE.replace('%s', admin.user.username).replace('%s', admin.password)}` +
+          ' (shown only this once; it must be changed at the first login. Lost it? bundlegate user set-password)',
+      )
+    } else if (admin.user.mustChangePassword) {
+      log.info(
+        { username: admin.user.username },
+        'console user still has its initial password (printed at the first start; lost it? bundlegate user set-password)',
+      )
+    }
+  } catch (err) {
+    users.close()
+    throw err
+  }
+  const sessions = new SessionStore({
+    idleMs: options.sessionIdleSec * 1000,
+    maxMs: options.sessionMaxSec * 1000,
+    check: (username) => users.get(username),
+  })
+  return { users, sessions, throttle: new LoginThrottle() }
+}
