@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { type EmbeddedBroker, startBroker } from './broker/index.ts'
+import { brokerAuthRequired, type EmbeddedBroker, isLoopbackHost, startBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
 import {
   type Controller,
@@ -15,7 +15,8 @@ import {
 } from './controller/index.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
+import { BrokerCredentialStore, defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
+import { type ConsoleUsers, openConsoleUsers } from './users/index.ts'
 
 export type { Config } from './config/index.ts'
 export { DEFAULTS, loadConfig } from './config/index.ts'
@@ -43,6 +44,10 @@ export interface Gateway {
   readonly tokens: TokenStore | undefined
   /** The root token file, unless authentication is off. */
   readonly tokenFile: string | undefined
+  /** The console's users and sessions, unless authentication is off. */
+  readonly consoleUsers: ConsoleUsers | undefined
+  /** The MQTT credentials of bundles, when the embedded broker requires authentication (docs/security.md). */
+  readonly brokerCredentials: BrokerCredentialStore | undefined
   readonly logger: Logger
   close(): Promise<void>
 }
@@ -68,6 +73,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
   try {
     let tokens: TokenStore | undefined
     let tokenFile: string | undefined
+    let consoleUsers: ConsoleUsers | undefined
     if (cfg.http.auth) {
       const dataDir = resolve(cfg.data.dir)
       tokens = TokenStore.open(dataDir, { logger })
@@ -75,6 +81,11 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       opened.push(() => store.close())
       tokenFile = cfg.data.tokenFile ? resolve(cfg.data.tokenFile) : defaultTokenFilePath(dataDir)
       await ensureRootToken(tokens, tokenFile, { logger })
+      if (cfg.http.console) {
+        const cu = await openConsoleUsers(dataDir, cfg.http, logger)
+        consoleUsers = cu
+        opened.push(() => cu.users.close())
+      }
     } else {
       log.warn('authentication is OFF: every caller of /api/v1 is an admin (development only)')
     }
@@ -90,6 +101,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     let broker: EmbeddedBroker | undefined
     let controller: Controller
     let brokerUrl: string
+    let brokerCredentials: BrokerCredentialStore | undefined
     if (cfg.broker.url) {
       const mqtt: Record<string, string> = {}
       if (cfg.broker.username) mqtt.username = cfg.broker.username
@@ -100,10 +112,34 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       )
       brokerUrl = cfg.broker.url
     } else {
-      broker = await startBroker({ host: cfg.broker.host, port: cfg.broker.port, logger })
+      if (brokerAuthRequired(cfg.broker)) {
+        const store = BrokerCredentialStore.open(resolve(cfg.data.dir), { logger })
+        brokerCredentials = store
+        opened.push(() => store.close())
+      } else if (!isLoopbackHost(cfg.broker.host)) {
+        log.warn(
+          { host: cfg.broker.host },
+          'MQTT authentication is OFF on a broker reachable from the network: any client can read and forge messages',
+        )
+      }
+      const credentials = brokerCredentials
+      broker = await startBroker({
+        host: cfg.broker.host,
+        port: cfg.broker.port,
+        logger,
+        ...(credentials ? { auth: { credentials, localId: cfg.controller.localId || undefined } } : {}),
+      })
       const b = broker
       opened.push(() => b.close())
+      const auth = broker.auth
+      if (auth) {
+        coreOptions.registrationGuard = (name, clientId, verb) =>
+          auth.registrationRefusal(name, clientId, verb)
+        coreOptions.componentGuard = (name, clientId) => auth.actsFor(name, clientId)
+      }
       controller = await startController({ embedded: broker.aedes }, coreOptions)
+      const core = controller.core
+      auth?.bindController(core)
       brokerUrl = broker.url
     }
     const ctl = controller
@@ -115,6 +151,22 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       tokens,
       logger,
       debug: cfg.http.debug,
+      events: cfg.events,
+      console: {
+        auth: consoleUsers,
+        serve: cfg.http.console,
+        info: {
+          rootTokenFile: tokenFile ?? null,
+          sessionIdleSec: cfg.http.sessionIdleSec,
+          sessionMaxSec: cfg.http.sessionMaxSec,
+        },
+      },
+      rateLimit: {
+        perSecond: cfg.http.rateLimitPerSec,
+        burst: cfg.http.rateLimitBurst,
+        anonPerSecond: cfg.http.rateLimitAnonPerSec,
+        anonBurst: cfg.http.rateLimitAnonBurst,
+      },
       ready: () => {
         if (closing) return 'the gateway is stopping'
         if (!ctl.connected) return 'the controller is not connected to the broker'
@@ -127,7 +179,10 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     const port = typeof address === 'object' && address ? address.port : cfg.http.port
     const host = cfg.http.host.includes(':') ? `[${cfg.http.host}]` : cfg.http.host
     const httpUrl = `http://${host}:${port}`
-    log.info({ url: `${httpUrl}/api/v1`, tokenFile }, 'web service listening')
+    log.info(
+      { url: `${httpUrl}/api/v1`, console: cfg.http.console ? `${httpUrl}/` : undefined, tokenFile },
+      'web service listening',
+    )
 
     let closed: Promise<void> | undefined
     return {
@@ -139,6 +194,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       httpUrl,
       tokens,
       tokenFile,
+      consoleUsers,
+      brokerCredentials,
       logger,
       close() {
         closing = true

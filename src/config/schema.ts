@@ -11,6 +11,8 @@ export const DEFAULTS = {
     host: '127.0.0.1',
     /** Embedded broker port. */
     port: 1883,
+    /** MQTT client authentication and ACL on the embedded broker: `auto` (on unless `host` is loopback), `on`, `off`. */
+    auth: 'auto' as 'auto' | 'on' | 'off',
     /** External broker URL; when set, the embedded broker is not started. */
     url: '',
     /** Credentials for the external broker. */
@@ -36,6 +38,20 @@ export const DEFAULTS = {
     auth: true,
     /** Keep `stack` and `traceback` in error bodies. */
     debug: false,
+    /** Serve the web console at `/` and its logins (users, sessions); `false`: neither. */
+    console: true,
+    /** A console session ends after this long without a request. */
+    sessionIdleSec: 1800,
+    /** A console session ends this long after its login, however busy. */
+    sessionMaxSec: 43_200,
+    /** Requests per second each read/readwrite token may make on average (token bucket refill); 0: no limit. */
+    rateLimitPerSec: 50,
+    /** Requests a token may make at once before the refill rate applies (bucket size). */
+    rateLimitBurst: 100,
+    /** Failed authentication attempts per second per client address; 0: no limit. */
+    rateLimitAnonPerSec: 5,
+    /** Failed authentication attempts a client address may make at once. */
+    rateLimitAnonBurst: 20,
   },
   data: {
     /** Where the gateway keeps its state (tokens.db). */
@@ -47,6 +63,18 @@ export const DEFAULTS = {
     /** pino level: fatal, error, warn, info, debug, trace, silent. */
     level: 'info',
   },
+  events: {
+    /** Keep-alive of the push channel: an SSE comment line, or a WebSocket ping, this often. */
+    heartbeatMs: 15_000,
+    /** Events kept in memory for `Last-Event-ID` replay (the ring); 0: no replay. */
+    replayEvents: 1000,
+    /** The ring also holds at most this many bytes of event JSON (8 MiB). */
+    replayBytes: 8_388_608,
+    /** A client whose unsent data exceeds this is dropped (slow consumer), 1 MiB. */
+    clientBufferBytes: 1_048_576,
+    /** SSE and WebSocket clients at once. */
+    maxClients: 100,
+  },
 }
 
 /** The configuration type. */
@@ -56,6 +84,7 @@ export type Config = {
   http: typeof DEFAULTS.http
   data: typeof DEFAULTS.data
   log: typeof DEFAULTS.log
+  events: typeof DEFAULTS.events
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -69,6 +98,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
+        auth: { enum: ['auto', 'on', 'off'] },
         url: { type: 'string', pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$' },
         username: { type: 'string' },
         password: { type: 'string' },
@@ -92,6 +122,13 @@ export const CONFIG_SCHEMA = {
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         auth: { type: 'boolean' },
         debug: { type: 'boolean' },
+        console: { type: 'boolean' },
+        sessionIdleSec: { type: 'integer', minimum: 60 },
+        sessionMaxSec: { type: 'integer', minimum: 60 },
+        rateLimitPerSec: { type: 'integer', minimum: 0 },
+        rateLimitBurst: { type: 'integer', minimum: 1 },
+        rateLimitAnonPerSec: { type: 'integer', minimum: 0 },
+        rateLimitAnonBurst: { type: 'integer', minimum: 1 },
       },
     },
     data: {
@@ -109,6 +146,17 @@ export const CONFIG_SCHEMA = {
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
       },
     },
+    events: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        heartbeatMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+        replayEvents: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+        replayBytes: { type: 'integer', minimum: 0 },
+        clientBufferBytes: { type: 'integer', minimum: 1024 },
+        maxClients: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const
 
@@ -118,6 +166,7 @@ export const ENV_VARS: Readonly<
 > = {
   BUNDLEGATE_BROKER_HOST: ['broker', 'host', 'string'],
   BUNDLEGATE_BROKER_PORT: ['broker', 'port', 'integer'],
+  BUNDLEGATE_BROKER_AUTH: ['broker', 'auth', 'string'],
   BUNDLEGATE_BROKER_URL: ['broker', 'url', 'string'],
   BUNDLEGATE_BROKER_USERNAME: ['broker', 'username', 'string'],
   BUNDLEGATE_BROKER_PASSWORD: ['broker', 'password', 'string'],
@@ -128,6 +177,13 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_HTTP_PORT: ['http', 'port', 'integer'],
   BUNDLEGATE_AUTH: ['http', 'auth', 'boolean'],
   BUNDLEGATE_DEBUG: ['http', 'debug', 'boolean'],
+  BUNDLEGATE_CONSOLE: ['http', 'console', 'boolean'],
+  BUNDLEGATE_SESSION_IDLE_SEC: ['http', 'sessionIdleSec', 'integer'],
+  BUNDLEGATE_SESSION_MAX_SEC: ['http', 'sessionMaxSec', 'integer'],
+  BUNDLEGATE_RATE_LIMIT_PER_SEC: ['http', 'rateLimitPerSec', 'integer'],
+  BUNDLEGATE_RATE_LIMIT_BURST: ['http', 'rateLimitBurst', 'integer'],
+  BUNDLEGATE_RATE_LIMIT_ANON_PER_SEC: ['http', 'rateLimitAnonPerSec', 'integer'],
+  BUNDLEGATE_RATE_LIMIT_ANON_BURST: ['http', 'rateLimitAnonBurst', 'integer'],
   BUNDLEGATE_DATA_DIR: ['data', 'dir', 'string'],
   BUNDLEGATE_TOKEN_FILE: ['data', 'tokenFile', 'string'],
   LOG_LEVEL: ['log', 'level', 'string'],

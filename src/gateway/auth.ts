@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorReply } from './http-error.ts'
 
@@ -6,9 +7,20 @@ export type Scope = 'read' | 'readwrite' | 'admin'
 
 /** Who is calling: the token's public id and scope (never its secret). */
 export interface Principal {
+  /** The token's id; `user:<name>` for a console session. */
   tokenId: string
   scope: Scope
+  /** The console user, when the call came with a session cookie ([HA-3] item 3). */
+  username?: string
 }
+
+/** What the web service needs from the console's session table ([HA-10]). */
+export interface SessionVerifier {
+  lookup(id: string): { username: string; csrfToken: string; mustChangePassword: boolean } | undefined
+}
+
+/** The console's session cookie. */
+export const SESSION_COOKIE = 'bg_session'
 
 /** What the web service needs from the token store to authenticate a call. */
 export interface TokenVerifier {
@@ -23,13 +35,62 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | undefined
   }
+  interface FastifyContextConfig {
+    /** A console session that must change its password may still call this route ([HA-10]). */
+    duringPasswordChange?: boolean
+  }
+}
+
+/** The value of the session cookie, if the request has one. */
+export function sessionCookieOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie
+  if (typeof header !== 'string') return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The CSRF header matches the session's token (constant-time). */
+export function csrfMatches(request: FastifyRequest, expected: string): boolean {
+  const got = request.headers['x-csrf-token']
+  if (typeof got !== 'string') return false
+  const a = Buffer.from(got)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /**
- * The credential of a request, in the order of [HA-3]: the `mx-api-token` header, then `Authorization: Bearer`.
+ * A call made with the console's session cookie: writes must carry the session's CSRF token (403 GW_ERR_CSRF), and
+ * a user who must change their password may only do that (403 GW_ERR_PASSWORD_CHANGE_REQUIRED). [HA-3] [HA-10]
+ */
+function sessionPrincipal(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  session: { username: string; csrfToken: string; mustChangePassword: boolean },
+): Principal | undefined {
+  if (!SAFE_METHODS.has(request.method) && !csrfMatches(request, session.csrfToken)) {
+    const r = errorReply('GW_ERR_CSRF')
+    void reply.code(r.status).send(r.body)
+    return undefined
+  }
+  if (session.mustChangePassword && request.routeOptions.config.duringPasswordChange !== true) {
+    const r = errorReply('GW_ERR_PASSWORD_CHANGE_REQUIRED')
+    void reply.code(r.status).send(r.body)
+    return undefined
+  }
+  return { tokenId: `user:${session.username}`, scope: 'admin', username: session.username }
+}
+
+/**
+ * The credential of a request, in the order of [HA-3]: the `mx-api-token` header, then `Authorization: Bearer`,
+ * then (only when `allowQuery`: the push channel, [HA-3] item 4) the `?mx-api-token=` query parameter.
  * The first one present decides.
  */
-export function credentialOf(request: FastifyRequest): string | undefined {
+export function credentialOf(request: FastifyRequest, allowQuery = false): string | undefined {
   const header = request.headers['mx-api-token']
   if (typeof header === 'string') return header.trim()
   if (Array.isArray(header)) return header[0]?.trim()
@@ -37,6 +98,11 @@ export function credentialOf(request: FastifyRequest): string | undefined {
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim())
     return m ? (m[1] as string).trim() : ''
+  }
+  if (allowQuery) {
+    const q = (request.query as Record<string, unknown> | undefined)?.['mx-api-token']
+    if (typeof q === 'string') return q.trim()
+    if (Array.isArray(q)) return typeof q[0] === 'string' ? q[0].trim() : ''
   }
   return undefined
 }
@@ -51,8 +117,18 @@ export function authenticate(
   request: FastifyRequest,
   reply: FastifyReply,
   tokens: TokenVerifier,
+  allowQuery = false,
+  sessions?: SessionVerifier,
 ): Principal | undefined {
-  const secret = credentialOf(request)
+  let secret = credentialOf(request)
+  if (secret === undefined && sessions) {
+    // [HA-3] item 3, after the headers and before the query: the console's session cookie. An unknown or
+    // expired session counts as no credential.
+    const id = sessionCookieOf(request)
+    const session = id === undefined ? undefined : sessions.lookup(id)
+    if (session) return sessionPrincipal(request, reply, session)
+  }
+  if (secret === undefined && allowQuery) secret = credentialOf(request, true)
   if (secret === undefined || secret === '') {
     const r = errorReply('GW_ERR_AUTH_REQUIRED')
     void reply.code(r.status).header('www-authenticate', 'Bearer realm="bundlegate"').send(r.body)

@@ -4,18 +4,29 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from 'fastify'
+import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
-import type { Logger } from '../logger.ts'
+import { type Logger, redactQueryToken } from '../logger.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
 import { installErrorHandlers } from './error-handler.ts'
+import type { EventsOptions } from './events/events-options.ts'
+import { pushChannel } from './events/push-channel.ts'
+import { withTokenEvents } from './events/token-events.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
 import { API_PREFIX } from './map-resource.ts'
+import { openApiRoute } from './openapi/openapi-route.ts'
+import { recordRoutes } from './openapi/route-recorder.ts'
+import { RateLimiter, type RateLimitOptions } from './rate-limit/rate-limiter.ts'
 import { CONTROLLER_PREFIX, isUnder } from './reserved.ts'
+import { authRoutes, type ConsoleAuth } from './routes/auth.ts'
 import { bundleRoutes } from './routes/bundles.ts'
+import { consoleRoutes } from './routes/console.ts'
+import { type ConsoleInfo, consoleInfoRoutes } from './routes/console-info.ts'
 import { healthRoutes } from './routes/health.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
+import { installSecurityHeaders } from './security-headers.ts'
 
 /** What the web service is built from. */
 export interface GatewayDeps {
@@ -27,6 +38,12 @@ export interface GatewayDeps {
   debug?: boolean
   /** Undefined when ready, else why not. */
   ready: () => string | undefined
+  /** Per-token and per-address request limits ([HA-12]); undefined: none. */
+  rateLimit?: RateLimitOptions
+  /** Limits of the push channel (`/api/v1/events`, `/api/v1/ws`). @default the `events` defaults of the config */
+  events?: EventsOptions
+  /** The web console: its logins (undefined when authentication is off), facts it shows, whether `/` serves it. */
+  console?: { auth: ConsoleAuth | undefined; info: ConsoleInfo; serve: boolean }
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -35,6 +52,8 @@ type AuthPolicy = 'none' | 'resource' | 'read' | 'admin'
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthPolicy
+    /** The route also takes the token as `?mx-api-token=` (the push channel only, [HA-3] item 4). */
+    queryToken?: boolean
   }
 }
 
@@ -57,18 +76,30 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       void (reply as unknown as FastifyReply).code(r.status).send(r.body)
     },
   })
+  // every route from here on, for the OpenAPI document (which lists only what is served)
+  const routes = recordRoutes(app)
   const debug = deps.debug ?? false
   installJsonBody(app)
   installErrorHandlers(app, log, debug)
   app.decorateRequest('principal', undefined)
+  const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
   app.addHook('onRequest', async (request, reply) => {
+    const queryToken = request.routeOptions.config.queryToken === true
+    // the query (token included) is parsed already; the URL, which error logs show, loses the token [HA-3]
+    if (queryToken && request.raw.url) request.raw.url = redactQueryToken(request.raw.url)
     const policy: AuthPolicy = request.routeOptions.config.auth ?? 'none'
     if (policy === 'none') return
     const tokens = deps.tokens
     if (!tokens) return // authentication off
-    const principal = authenticate(request, reply, tokens)
-    if (!principal) return reply
+    // [HA-12] an address out of failed attempts is refused before its credential is looked at
+    if (limiter?.refuseAddress(request, reply, queryToken)) return reply
+    const principal = authenticate(request, reply, tokens, queryToken, deps.console?.auth?.sessions)
+    if (!principal) {
+      limiter?.failed(request, queryToken)
+      return reply
+    }
     request.principal = principal
+    if (limiter && !limiter.admit(principal, reply)) return reply
     const deny = (what: string) => {
       const r = errorReply('GW_ERR_SCOPE', [principal.scope, what, request.url.split('?')[0]])
       return reply.code(r.status).send(r.body)
@@ -87,9 +118,26 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       return deny(request.method)
     }
   })
+  installSecurityHeaders(app)
   healthRoutes(app, deps.ready)
-  if (deps.tokens) tokenRoutes(app, deps.tokens)
+  if (deps.console) {
+    authRoutes(app, deps.console.auth, deps.logger)
+    consoleInfoRoutes(app, deps.console.info)
+    if (deps.console.serve) consoleRoutes(app)
+  }
+  const events = pushChannel(app, {
+    core: deps.core,
+    tokens: deps.tokens,
+    options: deps.events ?? DEFAULTS.events,
+    log: deps.logger,
+  })
+  if (deps.tokens)
+    tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
   bundleRoutes(app, deps.core)
+  openApiRoute(app, deps.core, routes, {
+    rateLimited: limiter !== undefined,
+    auth: deps.tokens !== undefined,
+  })
   resourceRoutes(app, deps.core, debug)
   return app
 }

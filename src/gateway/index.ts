@@ -1,10 +1,15 @@
 /**
- * The web service: `/api/v1/*` to the controller in-process, tokens, bundles, health.
+ * The web service: `/api/v1/*` to the controller in-process, tokens, bundles, health, push events (SSE, WebSocket).
  * @module
  */
 export type { Principal, Scope, TokenVerifier } from './auth.ts'
 export { buildGateway, type GatewayDeps } from './build-gateway.ts'
+export { EventHub, type EventSubscriber, type PushInput, type Replay } from './events/event-hub.ts'
+export type { EventsOptions } from './events/events-options.ts'
+export { PatternSet } from './events/pattern-set.ts'
+export type { PushEvent } from './events/push-event.ts'
 export { API_PREFIX } from './map-resource.ts'
+export type { RateLimitOptions } from './rate-limit/rate-limiter.ts'
 export { CONTROLLER_PREFIX, GATEWAY_PREFIXES } from './reserved.ts'
 export type { BundleView } from './routes/bundles.ts'
 export type { TokenAdmin, TokenView } from './routes/tokens.ts'

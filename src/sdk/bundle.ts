@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { BundleError } from './bundle-error.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
-import { brokerUrlFromEnv, debugFromEnv, publishQosFromEnv } from './env.ts'
+import { brokerCredentialsFromEnv, brokerUrlFromEnv, debugFromEnv, publishQosFromEnv } from './env.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
   Answer,
@@ -39,7 +39,7 @@ export interface BundleOptions {
   manifest?: unknown
   /** @default BROKER_URL, else BROKER_PORT_1883_TCP_ADDR/PORT, else 'mqtt://127.0.0.1:1883' */
   brokerUrl?: string
-  /** Extra mqtt.js options: username, password, TLS (ca, cert, key, rejectUnauthorized). */
+  /** Extra mqtt.js options: username, password (default BROKER_USERNAME/BROKER_PASSWORD), TLS (ca, cert, key, …). */
   mqtt?: IClientOptions
   /** @default a pino logger at LOG_LEVEL (info) */
   logger?: Logger
@@ -216,7 +216,7 @@ export class Bundle {
         clientId: this.clientId,
         swapTunnel: (role, tunnel) => this.#swapTunnel(role, tunnel),
       },
-      deriveAllProfiles(this.#manifest),
+      deriveAllProfiles(this.#manifest, this.#router.specs().routes),
     )
     // The connection is made while init() runs (it takes a few tens of ms); registration waits for init().
     let initialized!: () => void
@@ -279,6 +279,7 @@ export class Bundle {
       connectTimeout: 5000,
       keepalive: 30,
       protocolVersion: 4,
+      ...brokerCredentialsFromEnv(), // BROKER_USERNAME / BROKER_PASSWORD (docs/security.md)
       ...this.#options.mqtt,
       // [WP-47] the will tells the controller we are gone (external brokers).
       will: {
@@ -304,11 +305,19 @@ export class Bundle {
       [this.#replyTunnel]: { qos: 0 },
       [PRESENCE_TOPIC]: { qos: 1 },
     }
-    for (const t of this.#tunnels.values()) subs[t] = { qos: 0 }
     for (const topic of Object.keys(subs)) this.log.debug({ topic }, 'subscribe')
     client.subscribe(subs, (err) => {
       if (err) this.log.error({ err }, 'subscribe failed')
     })
+    // Apart: a broker with an ACL refuses tunnels the controller no longer knows (it restarted); that is expected,
+    // and the registration below brings new ones.
+    const held = [...new Set(this.#tunnels.values())]
+    if (held.length > 0) {
+      for (const topic of held) this.log.debug({ topic }, 'subscribe')
+      client.subscribe(held, { qos: 0 }, (err) => {
+        if (err) this.log.debug({ err: err.message, topics: held }, 'previous tunnels not granted')
+      })
+    }
     this.#register()
   }
 

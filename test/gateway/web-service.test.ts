@@ -286,9 +286,12 @@ describe('web service: gateway resources', () => {
       'expiresAt',
       'id',
       'lastUsedAt',
+      'rateLimit',
       'revokedAt',
       'scope',
     ])
+    // [HA-12] the effective limit of a read token (the defaults: 50/s, burst 100)
+    assert.deepEqual(listed?.rateLimit, { perSecond: 50, burst: 100 })
     assert.ok(!JSON.stringify(list).includes(body.token), 'the secret is never listed')
     assert.equal((await inject('DELETE', `/api/v1/tokens/${body.id}`)).statusCode, 204)
     assert.equal((await inject('GET', '/api/v1/thing/1', { token: body.token })).statusCode, 401)
@@ -324,6 +327,7 @@ describe('web service: gateway resources', () => {
         online: true,
         registeredAt: 'string',
         hook: [],
+        stats: { requests: 0, errors: 0, lastError: null },
       },
     )
     // a registration listing a gateway resource is refused with 409, whatever the role
@@ -386,7 +390,8 @@ describe('web service: gateway resources', () => {
     for (const [method, url] of [
       ['PUT', '/api/v1/tokens'],
       ['PATCH', '/api/v1/bundles'],
-      ['GET', '/api/v1/events'],
+      ['POST', '/api/v1/events'],
+      ['DELETE', '/api/v1/ws'],
       ['POST', '/api/v1/openapi.json'],
     ]) {
       const r = await inject(method as string, url as string, { body: {} })

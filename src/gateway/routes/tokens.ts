@@ -13,6 +13,8 @@ export interface TokenView {
   lastUsedAt: string | null
   expiresAt: string | null
   revokedAt: string | null
+  /** The token's effective request limit ([HA-12]); null: not limited. Only in `GET /api/v1/tokens`. */
+  rateLimit?: { perSecond: number; burst: number } | null
 }
 
 /** What token management needs from the token store. */
@@ -31,9 +33,15 @@ function view(t: TokenView): TokenView {
 }
 
 /** `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/:id`, admin only ([HA-9]). */
-export function tokenRoutes(app: FastifyInstance, tokens: TokenAdmin): void {
+export function tokenRoutes(
+  app: FastifyInstance,
+  tokens: TokenAdmin,
+  limitOf: (scope: Scope) => { perSecond: number; burst: number } | null = () => null,
+): void {
   const config = { auth: 'admin' as const }
-  app.get(`${API_PREFIX}/tokens`, { config }, async () => tokens.list().map(view))
+  app.get(`${API_PREFIX}/tokens`, { config }, async () =>
+    tokens.list().map((t) => ({ ...view(t), rateLimit: limitOf(t.scope) })),
+  )
   app.post(`${API_PREFIX}/tokens`, { config }, async (request, reply) => {
     const body = request.body as
       | { description?: unknown; scope?: unknown; expiresInSec?: unknown }
