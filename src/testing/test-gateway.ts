@@ -19,6 +19,11 @@ export interface TestGatewayOptions {
   auth?: boolean
   /** Keep `traceback` and `stack` in error answers of the web service. @default false */
   debug?: boolean
+  /**
+   * Serve the web console and its logins. Off by default: bundle tests do not need it, and creating the console's
+   * admin costs a scrypt hash (~0.1 s) per test gateway. @default false
+   */
+  console?: boolean
   /** Print the gateway's and the bundles' logs at this pino level (`debug` shows registrations). */
   logLevel?: string
   /** Where the gateway and the bundles log. @default nothing is printed; warnings and errors are kept in `logs` */
@@ -127,7 +132,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       flags: {
         broker: { host: '127.0.0.1', port: 0 },
         controller: { mode: options.mode ?? 'default', liveness: options.liveness ?? true },
-        http: { host: '127.0.0.1', port: 0, auth: options.auth ?? true, debug: options.debug ?? false },
+        http: {
+          host: '127.0.0.1',
+          port: 0,
+          auth: options.auth ?? true,
+          debug: options.debug ?? false,
+          console: options.console ?? false,
+        },
         data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
         log: { level: 'silent' },
       },
