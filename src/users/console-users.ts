@@ -8,6 +8,11 @@ export interface ConsoleUsers {
   users: UserStore
   sessions: SessionStore
   throttle: LoginThrottle
+  /**
+   * The admin's initial password, at the very first start only, for the start-up banner; returns it once and
+   * forgets it.
+   */
+  takeInitialPassword(): { username: string; password: string } | undefined
 }
 
 /** The line that announces the initial password; docs/console.md and the README quote it. */
@@ -24,9 +29,11 @@ export async function openConsoleUsers(
 ): Promise<ConsoleUsers> {
   const log = logger.child({ component: 'console' })
   const users = UserStore.open(dataDir, { logger })
+  let initial: { username: string; password: string } | undefined
   try {
     const admin = await users.ensureAdmin()
     if (admin.created) {
+      initial = { username: admin.user.username, password: admin.password }
       log.warn(
         { username: admin.user.username, usersDb: users.path },
         `${INITIAL_PASSWORD_MESSAGE.replace('%s', admin.user.username).replace('%s', admin.password)}` +
@@ -47,5 +54,14 @@ export async function openConsoleUsers(
     maxMs: options.sessionMaxSec * 1000,
     check: (username) => users.get(username),
   })
-  return { users, sessions, throttle: new LoginThrottle() }
+  return {
+    users,
+    sessions,
+    throttle: new LoginThrottle(),
+    takeInitialPassword() {
+      const taken = initial
+      initial = undefined
+      return taken
+    },
+  }
 }

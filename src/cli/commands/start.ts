@@ -79,7 +79,13 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const { core } = gateway.controller
   line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
   line(io.out, `  web service ${gateway.httpUrl}/api/v1`)
-  if (gateway.config.http.console) line(io.out, `  console     ${gateway.httpUrl}/`)
+  if (gateway.config.http.console) {
+    const first = gateway.consoleUsers?.takeInitialPassword()
+    const login = first
+      ? ` (log in as ${first.username}, initial password ${first.password}: shown this once)`
+      : ''
+    line(io.out, `  console     ${gateway.httpUrl}/${login}`)
+  }
   line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
   line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
   line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
