@@ -91,11 +91,13 @@ export interface ControllerCoreOptions {
   /** Base of the in-process id generator; random when absent. */
   idBase?: number
   /**
-   * The broker reports subscriptions (embedded broker): messages for a component registered a moment ago wait until
-   * it has subscribed to its tunnel, at most `subscribeWaitMs`. @default false
+   * Messages for a component registered a moment ago wait until it has subscribed to its tunnel, at most
+   * `subscribeWaitMs` after its registration. The embedded broker reports subscriptions (`tunnelSubscribed`); with
+   * an external broker our SDK says so on its presence topic (`{"state": "subscribed", "tunnel": …}`, see
+   * docs/protocol.md, Choices). @default false
    */
   tracksSubscriptions?: boolean
-  /** @default 2000 */
+  /** How long after its registration a component's messages may wait for its subscription. @default 2000 */
   subscribeWaitMs?: number
   /**
    * Broker authentication (docs/security.md): who may register and deregister which name; a refusal is answered
@@ -332,6 +334,10 @@ export class ControllerCore {
     const c = this.#registry.byTunnel(topic)
     if (!c || c.subscribed) return
     c.subscribed = true
+    this.#log.debug(
+      { bundle: c.name, tunnel: topic, afterMs: this.#clock.now() - c.registeredAt },
+      'tunnel subscribed',
+    )
     this.#release(topic)
   }
 
@@ -495,7 +501,14 @@ export class ControllerCore {
   #presence(clientId: string, payload: Uint8Array | string): void {
     const parsed = parsePayload(payload)
     if (!parsed.ok) return
-    if (parsed.message.state === 'offline') this.clientGone(clientId)
+    const msg = parsed.message
+    if (msg.state === 'offline') this.clientGone(clientId)
+    else if (msg.state === 'subscribed' && typeof msg.tunnel === 'string') {
+      // Bundlegate only (docs/protocol.md, Choices): our SDK has its SUBACK for this tunnel. It counts only from the
+      // client the component is bound to [WP-47].
+      const c = this.#registry.byTunnel(msg.tunnel)
+      if (c && c.clientId === clientId) this.tunnelSubscribed(msg.tunnel)
+    }
   }
 
   // ---------------------------------------------------------------- routing (§8.12 steps 4–10)
@@ -671,10 +684,16 @@ export class ControllerCore {
     }
   }
 
-  /** Publishes to a component tunnel; holds the message while the component has not subscribed yet. */
+  /**
+   * Publishes to a component tunnel; holds the message while the component has not subscribed yet, at most
+   * `subscribeWaitMs` after its registration (a bundle that never reports it, e.g. an original Python bundle on an
+   * external broker, is delayed only right after it registers).
+   */
   #publishTo(c: Component, payload: string): void {
     const tunnel = c.tunnel
     if (tunnel === undefined) return
+    const waited = this.#clock.now() - c.registeredAt
+    if (!c.subscribed && waited >= this.#subscribeWaitMs) c.subscribed = true // never reported: publish anyway
     if (c.subscribed) {
       this.#out.publish(tunnel, payload)
       return
@@ -684,7 +703,7 @@ export class ControllerCore {
       const timer = this.#clock.setTimeout(() => {
         c.subscribed = true // never reported: publish anyway
         this.#release(tunnel)
-      }, this.#subscribeWaitMs)
+      }, this.#subscribeWaitMs - waited)
       held = { payloads: [], timer }
       this.#held.set(tunnel, held)
     }

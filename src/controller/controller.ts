@@ -6,6 +6,12 @@ import { aedesOutput, attachToAedes } from './aedes-transport.ts'
 import { ControllerCore, type ControllerCoreOptions } from './controller-core.ts'
 import type { ExternalBrokerOptions } from './mqtt-transport.ts'
 
+/**
+ * External broker: how long after its registration a component's messages wait for its "subscribed" presence
+ * message, for bundles that never send it (original Python bundles). docs/protocol.md (Choices) has the measurement.
+ */
+export const EXTERNAL_SUBSCRIBE_GRACE_MS = 500
+
 /** Where the controller meets its bundles: inside the embedded broker, or as a client of an external one. */
 export type ControllerBroker =
   | { embedded: Aedes }
@@ -50,7 +56,13 @@ export async function startController(
   // mqtt.js is loaded only for an external broker (about 7 MB and 100 ms less with the embedded one).
   const { connectExternal, DeferredOutput } = await import('./mqtt-transport.ts')
   const output = new DeferredOutput()
-  const core = new ControllerCore(output, { ...options, logger })
+  // The broker does not report subscriptions: our SDK says when it has its tunnel (docs/protocol.md, Choices).
+  const core = new ControllerCore(output, {
+    tracksSubscriptions: true,
+    subscribeWaitMs: EXTERNAL_SUBSCRIBE_GRACE_MS,
+    ...options,
+    logger,
+  })
   const { connectTimeoutMs = 10_000, ...external } = broker.external
   let client: MqttClient
   let timer: NodeJS.Timeout | undefined

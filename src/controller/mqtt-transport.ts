@@ -38,6 +38,10 @@ export async function connectExternal(
     keepalive: 30,
     protocolVersion: 4,
     ...options.mqtt,
+    // We subscribe ourselves after every connect and announce `online` only in the SUBACK callback (§8.4). With
+    // mqtt.js's own resubscription the topics are already known to it, so our subscribe() would call back at once,
+    // before any SUBACK, and `online` could go out before the subscription is in place.
+    resubscribe: false,
     will: {
       topic: PRESENCE_TOPIC,
       payload: Buffer.from(core.presenceMessage('offline')),
@@ -56,7 +60,7 @@ export async function connectExternal(
         return
       }
       log.info({ url: options.url }, 'controller connected to broker')
-      core.announce()
+      core.announce() // [WP-45] after the SUBACK: a bundle that reacts to it reaches a subscribed controller
     })
   })
   client.on('message', (topic, payload, packet) =>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { createError } from '../errors.ts'
+import { createError, GatewayError } from '../errors.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import {
   bundleResponse,
@@ -348,13 +348,29 @@ export class Bundle {
     if (!client) return
     const previous = this.#tunnels.get(role)
     this.#tunnels.set(role, tunnel)
+    if (previous !== tunnel) {
+      this.log.debug({ topic: tunnel }, 'subscribe')
+      await client.subscribeAsync(tunnel, { qos: 0 }) // rejects when the broker refuses it (SUBACK 0x80)
+    }
+    this.#saySubscribed(client, tunnel)
     if (previous === tunnel) return
-    this.log.debug({ topic: tunnel }, 'subscribe')
-    await client.subscribeAsync(tunnel, { qos: 0 })
     if (previous !== undefined && ![...this.#tunnels.values()].includes(previous)) {
       this.log.debug({ topic: previous }, 'unsubscribe')
       await client.unsubscribeAsync(previous).catch(() => undefined)
     }
+  }
+
+  /**
+   * Bundlegate only (docs/protocol.md, Choices): after the SUBACK of a component tunnel, tell the controller on our
+   * own presence topic (§2.1, §8.3) that the tunnel is listened to, so that it stops holding messages for it. MQTT
+   * keeps a connection's packets in order, so the subscription is in place before the controller reads this. The
+   * original controller never subscribes presence topics and sees nothing.
+   */
+  #saySubscribed(client: MqttClient, tunnel: string): void {
+    const payload = JSON.stringify({ clientId: this.clientId, state: 'subscribed', tunnel })
+    client.publish(clientPresenceTopic(this.clientId), payload, { qos: 1 }, (err) => {
+      if (err) this.log.debug({ err: err.message, tunnel }, 'subscribed notice not sent')
+    })
   }
 
   #send(payload: string): Promise<void> {
@@ -414,13 +430,24 @@ export class Bundle {
   }
 
   /**
-   * [WP-46] a controller that came back with another instance lost our registration: register again, after a
-   * random 0–1 s, unless a routine is already under way (a reconnect runs one, and it reaches the new controller).
+   * [WP-45][WP-46] the controller announces itself after every (re)connect, once its subscription is acknowledged.
+   * - A routine under way that waits for a reply (or pauses after a call nobody answered) may have sent its DELETE
+   *   or POST before the controller was subscribed again (the bundle reconnected first, e.g. after a broker
+   *   restart): it is restarted at once, from the DELETE, instead of waiting out its reply timeout. A routine
+   *   pausing after a real refusal keeps its backoff (§8.4).
+   * - Otherwise, a controller that came back with another instance lost our registration: register again, after a
+   *   random 0–1 s, unless a routine is already under way.
    */
   #onPresence(msg: Envelope): void {
     const registrar = this.#registrar
     if (msg.state !== 'online' || typeof msg.instance !== 'string' || !registrar) return
     const instance = msg.instance
+    if (registrar.stalled) {
+      if (this.#state === 'stopping' || this.#state === 'stopped') return
+      this.log.info({ instance }, 'controller online, restarting the registration routine')
+      this.#register()
+      return
+    }
     const stale = () =>
       registrar.instance !== undefined && registrar.instance !== instance && !registrar.running
     if (!stale()) return
@@ -492,6 +519,15 @@ export class Bundle {
         return
       }
       this.log.error({ err, resource, method }, 'handler failed')
+      if (err instanceof GatewayError) {
+        // One of our own errors (e.g. GW_ERR_STORE_WRITE on a full disk): its status and `{message, code}`, so the
+        // caller sees the cause (docs/errors.md).
+        const status = err.statusCode >= 400 && err.statusCode <= 599 ? err.statusCode : 500
+        const data: Record<string, Json> = { message: err.message, code: err.code }
+        if (this.#debug) data.traceback = err.stack ?? String(err)
+        respond({ code: status, data })
+        return
+      }
       const data: Record<string, Json> = { message: 'Internal Error.' }
       if (this.#debug) data.traceback = err instanceof Error ? (err.stack ?? String(err)) : String(err)
       respond({ code: 500, data })

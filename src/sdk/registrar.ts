@@ -22,13 +22,18 @@ const POST_TIMEOUT_MS = 10_000
 /**
  * The DELETE-then-POST routine (wire-protocol.md §4.6, §8.4): DELETE every profile until 200, then POST each; on
  * failure DELETE and POST again, pausing 1 s doubling to 30 s between attempts. A new run (reconnect, controller
- * restart) aborts the previous one.
+ * restart, the controller announcing itself while this run is stalled) aborts the previous one at once.
  */
 export class Registrar {
   readonly #host: RegistrarHost
   readonly #profiles: readonly RegistrationProfile[]
   #abort: AbortController | undefined
   #running = 0
+  /**
+   * What the current run does: `waiting` for the controller's reply, `lost` pausing after a call nobody answered,
+   * `refused` pausing after a real refusal, `idle` otherwise.
+   */
+  #phase: 'idle' | 'waiting' | 'lost' | 'refused' = 'idle'
   /** The controller instance of our last successful registration (§8.4). */
   instance: string | undefined
 
@@ -53,6 +58,15 @@ export class Registrar {
     return this.#running > 0
   }
 
+  /**
+   * True while a routine is under way and waits for a reply, or pauses after a call that got none: what it sent may
+   * have reached no controller (§8.4: the controller was not subscribed yet). A pause after a real refusal is not
+   * stalled: its backoff stands.
+   */
+  get stalled(): boolean {
+    return this.running && (this.#phase === 'waiting' || this.#phase === 'lost')
+  }
+
   /** Aborts the running routine. */
   stop(): void {
     this.#abort?.abort()
@@ -69,7 +83,7 @@ export class Registrar {
       let attempt = 0
       for (;;) {
         if (signal.aborted) return false
-        const reply = await this.#call('post', p, POST_TIMEOUT_MS)
+        const reply = await this.#call('post', p, POST_TIMEOUT_MS, signal)
         if (signal.aborted) return false
         const data = reply && isObject(reply.data) ? reply.data : undefined
         if (reply?.code === 200 && typeof data?.tunnel === 'string') {
@@ -81,6 +95,7 @@ export class Registrar {
         }
         const why = reply ? { code: reply.code, data: reply.data } : { timeout: POST_TIMEOUT_MS }
         log.warn({ component: p.name, ...why }, 'registration refused, retrying')
+        this.#phase = reply ? 'refused' : 'lost'
         await pause(backoffMs(attempt++), signal)
         if (!(await this.#deregister(p, signal))) return false
       }
@@ -94,25 +109,42 @@ export class Registrar {
     for (;;) {
       if (signal.aborted) return false
       this.#host.log.debug({ component: p.name }, `deregister ${p.name}`)
-      const reply = await this.#call('delete', p, DELETE_TIMEOUT_MS)
+      const reply = await this.#call('delete', p, DELETE_TIMEOUT_MS, signal)
       if (signal.aborted) return false
       if (reply?.code === 200) return true
       this.#host.log.debug({ component: p.name, code: reply?.code }, 'deregistration not accepted, retrying')
+      this.#phase = reply ? 'refused' : 'lost'
       await pause(backoffMs(attempt++), signal)
     }
   }
 
+  /** One registration call; undefined when nobody answered in time, or at once when `signal` aborts. */
   async #call(
     method: 'post' | 'delete',
     p: RegistrationProfile,
     timeoutMs: number,
+    signal: AbortSignal,
   ): Promise<ResponseMessage | undefined> {
     // §4.2: the whole profile as data, with our reply tunnel; clientId binds us for liveness [WP-47].
     const data = { ...p.data, tunnel: this.#host.replyTunnel, clientId: this.#host.clientId }
+    if (signal.aborted) return undefined
+    this.#phase = 'waiting'
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
     try {
-      return await this.#host.publisher.request(method, REGISTRATION_RESOURCE, data, { timeoutMs })
+      // An aborted run stops waiting at once; a late reply to the abandoned call settles a promise nobody awaits.
+      return await Promise.race([
+        this.#host.publisher.request(method, REGISTRATION_RESOURCE, data, { timeoutMs }),
+        aborted,
+      ])
     } catch {
       return undefined
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort)
+      if (!signal.aborted) this.#phase = 'idle'
     }
   }
 }

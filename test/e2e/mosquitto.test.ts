@@ -8,7 +8,6 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, type TestContext, test } from 'node:test'
 import type { Envelope, Json } from '../../src/protocol/index.ts'
-import type { Gateway } from '../../src/server.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import {
   copyExampleDir,
@@ -23,11 +22,17 @@ import {
 const TEST_TIMEOUT_MS = 40_000
 /** How long the controller and the bundle get to come back after a broker restart. */
 const RECOVERY_LIMIT_MS = 25_000
+/** The repeated-outage test: how many restarts, how long each may take to recover, how often it probes. */
+const OUTAGES = 5
+const OUTAGE_RECOVERY_LIMIT_MS = 10_000
+const PROBE_EVERY_MS = 25
+/** Per probe; probes overlap, so this bounds nothing but the number of open requests. */
+const PROBE_TIMEOUT_MS = 1500
 
 describe('against a real mosquitto (external broker)', () => {
   const cleanup = lifo({ after })
   let mosquitto: Mosquitto | undefined
-  let gateway: Gateway
+  let gateway: Awaited<ReturnType<typeof startTestGateway>>
   let dir: string
   let bundle: ExampleProcess | undefined
 
@@ -218,5 +223,87 @@ describe('against a real mosquitto (external broker)', () => {
     await waitFor(() => !gateway.controller.connected, 5000, 'the controller to notice the broker is gone')
     await mosquitto.restart()
     await checkRecovered(t, Date.now(), 'kill -9')
+  })
+
+  /**
+   * Recovery time through the gateway: from the moment mosquitto accepts connections again to the first HTTP 200 for
+   * GET /api/v1/example sent once the bundle's registration has been rebuilt (registered after `downWall`). A 200
+   * through the old registration (the bundle resubscribes its old tunnel before it registers again) is printed but
+   * is not the recovery. A probe starts every PROBE_EVERY_MS without waiting for the previous ones (a request routed
+   * to a tunnel nobody listens on would otherwise hide everything behind it), so the number is exact to
+   * PROBE_EVERY_MS. Fails when no such 200 comes within OUTAGE_RECOVERY_LIMIT_MS.
+   */
+  async function firstHttp200(
+    since: number,
+    downWall: number,
+  ): Promise<{ ms: number; anyMs: number | undefined; before: Map<string, number> }> {
+    const before = new Map<string, number>()
+    const count = (k: string) => before.set(k, (before.get(k) ?? 0) + 1)
+    let okAt: number | undefined
+    let anyOkAt: number | undefined
+    const probes: Array<Promise<void>> = []
+    const probe = async () => {
+      const rebuilt = (component()?.registeredAt ?? 0) >= downWall
+      const status = await within(
+        gateway.http
+          .inject({ method: 'GET', url: '/api/v1/example', headers: { 'mx-api-token': gateway.rootToken } })
+          .then((r) => r.statusCode),
+        PROBE_TIMEOUT_MS,
+        'a probe',
+      ).catch(() => 'no answer yet')
+      if (status === 200) anyOkAt ??= performance.now()
+      if (status === 200 && rebuilt) okAt ??= performance.now()
+      else count(`${status}${status === 200 ? ' (old registration)' : ''}`)
+    }
+    while (okAt === undefined && performance.now() - since < OUTAGE_RECOVERY_LIMIT_MS) {
+      probes.push(probe())
+      await new Promise((r) => setTimeout(r, PROBE_EVERY_MS))
+    }
+    await Promise.all(probes)
+    if (okAt === undefined) {
+      const seen = [...before].map(([k, n]) => `${k} ×${n}`).join(', ')
+      assert.fail(
+        `no HTTP 200 within ${OUTAGE_RECOVERY_LIMIT_MS} ms after mosquitto came back; seen: ${seen}`,
+      )
+    }
+    return { ms: okAt - since, anyMs: anyOkAt === undefined ? undefined : anyOkAt - since, before }
+  }
+
+  test(`[WP-44] ${OUTAGES} mosquitto outages in a row: each time requests through the gateway succeed again (recovery times printed)`, {
+    timeout: OUTAGES * (OUTAGE_RECOVERY_LIMIT_MS + 10_000),
+  }, async (t) => {
+    if (!present(t) || !mosquitto) return
+    const times: number[] = []
+    /** The bundle's log lines saying the controller's `online` restarted a stalled routine (§8.4). */
+    const restarts = () => bundle?.output().match(/restarting the registration routine/g)?.length ?? 0
+    for (let i = 1; i <= OUTAGES; i++) {
+      const restartsBefore = restarts()
+      const how = i % 2 === 1 ? 'SIGTERM' : 'kill -9'
+      const downWall = Date.now()
+      if (how === 'SIGTERM') await mosquitto.stop()
+      else await mosquitto.kill9()
+      await waitFor(() => !gateway.controller.connected, 5000, 'the controller to notice the broker is gone')
+      // Down for a different time each round: the controller and the bundle retry every 500 ms, so this changes
+      // which of them is back first (a bundle back first used to lose its registration DELETE).
+      const downMs = (i * 211) % 500
+      await new Promise((r) => setTimeout(r, downMs))
+      await mosquitto.restart()
+      const upAt = performance.now()
+      const { ms, anyMs, before } = await firstHttp200(upAt, downWall)
+      times.push(ms)
+      const seen = [...before].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'
+      t.diagnostic(
+        `outage ${i} (${how}, +${downMs} ms down): broker up → first HTTP 200 with the registration rebuilt: ${ms.toFixed(0)} ms (first 200 of any kind: ${anyMs?.toFixed(0)} ms; other probes: ${seen}; routine restarted by the controller's presence: ${restarts() - restartsBefore}×)`,
+      )
+      await waitFor(() => component()?.online === true, 5000, 'example registered and online')
+      assert.equal(bundle?.child.exitCode, null, 'the bundle process kept running')
+    }
+    const sorted = [...times].sort((a, b) => a - b)
+    t.diagnostic(
+      `recovery over ${OUTAGES} outages: min ${sorted[0]?.toFixed(0)} ms, median ${sorted[Math.floor(OUTAGES / 2)]?.toFixed(0)} ms, max ${sorted[OUTAGES - 1]?.toFixed(0)} ms; over 2000 ms: ${times.filter((ms) => ms > 2000).length}`,
+    )
+    const answer = await remote('get', '/example')
+    assert.equal(answer.code, 200)
+    assert.deepEqual(answer.data, { key: 'v2' })
   })
 })

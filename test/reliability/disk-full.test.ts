@@ -195,7 +195,8 @@ test('ConfigStore of a bundle process on a full, then read-only disk: PUT answer
   for (let i = 0; i < 10; i++) {
     const r = await put({ ...big, i })
     assert.equal(r.status, 500, `PUT ${i} on a full disk answers an error`)
-    assert.equal(r.body.code, 'GW_ERR_BUNDLE_ERROR')
+    assert.equal(r.body.code, 'GW_ERR_STORE_WRITE', 'the cause reaches the caller')
+    assert.match(String(r.body.message), /ENOSPC/)
     assert.equal(r.body.traceback, undefined)
     assert.equal(await readFile(file, 'utf8'), saved, 'the previous file is intact')
   }
