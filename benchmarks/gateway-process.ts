@@ -9,6 +9,8 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { GATEWAY_BANNER } from './gateway-banner.ts'
+import { gatewayStartArgs } from './gateway-start-args.ts'
 import { LineWatcher } from './line-watcher.ts'
 import { childPids, commandLine } from './proc-stats.ts'
 import { removeDir, stopChild, stopPid, tempDir, track, trackPid } from './processes.ts'
@@ -66,23 +68,7 @@ export async function startGatewayProcess(
 ): Promise<RunningGateway> {
   const dataDir = await tempDir('bg-bench-data-')
   const bundleDir = options.example ? await exampleBundleDir(repo) : undefined
-  const args = [
-    join(repo, 'dist/cli/bin.js'),
-    'start',
-    ...(options.example ? ['--example'] : []),
-    '--http-host',
-    '127.0.0.1',
-    '--http-port',
-    '0',
-    '--broker-host',
-    '127.0.0.1',
-    '--broker-port',
-    '0',
-    '--data-dir',
-    dataDir,
-    '--token-file',
-    join(dataDir, 'mx-api-token'),
-  ]
+  const args = gatewayStartArgs(join(repo, 'dist/cli/bin.js'), dataDir, options.example ? ['--example'] : [])
   const env: NodeJS.ProcessEnv = { ...process.env }
   if (bundleDir) env.BUNDLE_DIR = bundleDir
   const t0 = performance.now()
@@ -97,11 +83,11 @@ export async function startGatewayProcess(
   }
   try {
     const t = options.timeoutMs
-    const web = await output.waitFor(/^\s+web service (http:\/\/\S+)\/api\/v1\s*$/, t, 'gateway start')
+    const web = await output.waitFor(GATEWAY_BANNER.webService, t, 'gateway start')
     const httpUrl = web.match[1] as string
     const readyAt = await pollUntil200(`${httpUrl}/ready`, t)
     const banner = await output.waitFor(/^Bundlegate ready in (\d+) ms/, t, 'gateway banner')
-    const broker = await output.waitFor(/^\s+broker\s+(mqtt:\/\/\S+)/, t, 'gateway banner (broker)')
+    const broker = await output.waitFor(GATEWAY_BANNER.broker, t, 'gateway banner (broker)')
     const tokenLine = await output.waitFor(/^\s+root token\s+(\S+)/, t, 'gateway banner (root token)')
     const token = (await readFile(tokenLine.match[1] as string, 'utf8')).trim()
     let bannerRegisteredMs: number | undefined

@@ -18,7 +18,9 @@ import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { GATEWAY_BANNER } from './gateway-banner.ts'
 import { exampleBundleDir } from './gateway-process.ts'
+import { gatewayStartArgs } from './gateway-start-args.ts'
 import { Histogram } from './histogram.ts'
 import { LineWatcher } from './line-watcher.ts'
 import { cpuModel, rssKiB } from './proc-stats.ts'
@@ -232,29 +234,14 @@ async function main(): Promise<number> {
   // 1. the gateway: `bundlegate start` from source, free loopback ports, a temp data directory
   const dataDir = await tempDir('bg-soak-data-')
   const gateway = spawnProbed(
-    [
-      join(REPO, 'src/cli/bin.ts'),
-      'start',
-      '--http-host',
-      '127.0.0.1',
-      '--http-port',
-      '0',
-      '--broker-host',
-      '127.0.0.1',
-      '--broker-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--token-file',
-      join(dataDir, 'mx-api-token'),
-      '--log-level',
-      'warn',
-    ],
-    { ...process.env },
+    gatewayStartArgs(join(REPO, 'src/cli/bin.ts'), dataDir, ['--log-level', 'warn']),
+    {
+      ...process.env,
+    },
   )
   const gwOut = new LineWatcher(gateway)
-  const web = await gwOut.waitFor(/^\s+web service (http:\/\/\S+)\/api\/v1\s*$/, 30_000, 'gateway start')
-  const broker = await gwOut.waitFor(/^\s+broker\s+(mqtt:\/\/\S+)/, 30_000, 'gateway banner (broker)')
+  const web = await gwOut.waitFor(GATEWAY_BANNER.webService, 30_000, 'gateway start')
+  const broker = await gwOut.waitFor(GATEWAY_BANNER.broker, 30_000, 'gateway banner (broker)')
   const httpUrl = web.match[1] as string
   const token = (await readFile(join(dataDir, 'mx-api-token'), 'utf8')).trim()
 

@@ -87,6 +87,21 @@ export function fill(el, ...children) {
   }
 }
 
+/**
+ * The heading of a console page: its title, a line saying what the page is for, then `tools` (buttons…) beside them.
+ * @param {string} title
+ * @param {string} summary
+ * @param {...Child} tools
+ */
+export function pageHead(title, summary, ...tools) {
+  return h(
+    'div',
+    { class: 'page-head' },
+    h('div', null, h('h1', null, title), h('p', { class: 'muted' }, summary)),
+    ...tools,
+  )
+}
+
 /** A message for screen readers and eyes: @param {'error' | 'info' | 'success'} kind @param {string} text */
 export function notice(kind, text) {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text)

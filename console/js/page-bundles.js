@@ -1,6 +1,6 @@
 // @ts-check
 import { call, errorText } from './api.js'
-import { fill, h, notice, timeEl } from './dom.js'
+import { fill, h, notice, pageHead, timeEl } from './dom.js'
 
 /**
  * @typedef {{ name: string, role: string, description: string, resources: { resource: string, methods: string[] | null }[],
@@ -139,15 +139,9 @@ export function renderBundles(el) {
 
   fill(
     el,
-    h(
-      'div',
-      { class: 'page-head' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'Bundles'),
-        h('p', { class: 'muted' }, 'Registered components, their resources and how their requests went.'),
-      ),
+    pageHead(
+      'Bundles',
+      'Registered components, their resources and how their requests went.',
       h(
         'div',
         { class: 'head-tools' },

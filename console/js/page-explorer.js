@@ -1,6 +1,6 @@
 // @ts-check
 import { call, errorText } from './api.js'
-import { fill, h, notice, pretty } from './dom.js'
+import { fill, h, notice, pageHead, pretty } from './dom.js'
 
 const ALL = ['GET', 'POST', 'PUT', 'DELETE']
 
@@ -201,16 +201,7 @@ export function renderExplorer(el, params) {
 
   fill(
     el,
-    h(
-      'div',
-      { class: 'page-head' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'API explorer'),
-        h('p', { class: 'muted' }, 'Call a registered resource the way a program would.'),
-      ),
-    ),
+    pageHead('API explorer', 'Call a registered resource the way a program would.'),
     h('div', { class: 'explorer-layout' }, form, result),
   )
   syncBody()

@@ -1,6 +1,6 @@
 // @ts-check
 import { call, errorText } from './api.js'
-import { fill, h, notice, pretty } from './dom.js'
+import { fill, h, notice, pageHead, pretty } from './dom.js'
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch']
 
@@ -109,19 +109,9 @@ export function renderReference(el) {
   const body = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading…'))
   fill(
     el,
-    h(
-      'div',
-      { class: 'page-head' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'API reference'),
-        h(
-          'p',
-          { class: 'muted' },
-          'The gateway\u2019s endpoints and every registered resource, from /api/v1/openapi.json.',
-        ),
-      ),
+    pageHead(
+      'API reference',
+      'The gateway\u2019s endpoints and every registered resource, from /api/v1/openapi.json.',
     ),
     body,
   )

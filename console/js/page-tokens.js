@@ -1,6 +1,6 @@
 // @ts-check
 import { call, errorText } from './api.js'
-import { confirmDialog, fill, h, notice, openDialog, timeEl } from './dom.js'
+import { confirmDialog, fill, h, notice, openDialog, pageHead, timeEl } from './dom.js'
 
 /** @typedef {{ id: string, description: string, scope: string, createdAt: string, lastUsedAt: string | null, expiresAt: string | null, revokedAt: string | null }} Token */
 
@@ -226,19 +226,9 @@ export function renderTokens(el) {
 
   fill(
     el,
-    h(
-      'div',
-      { class: 'page-head' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'API tokens'),
-        h(
-          'p',
-          { class: 'muted' },
-          'Tokens let programs call /api/v1. Read tokens may only GET; Read/Write tokens may also change things.',
-        ),
-      ),
+    pageHead(
+      'API tokens',
+      'Tokens let programs call /api/v1. Read tokens may only GET; Read/Write tokens may also change things.',
       h('button', { type: 'button', class: 'primary', id: 'add-token', onclick: add }, 'Add Token'),
     ),
     messages,

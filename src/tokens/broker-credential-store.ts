@@ -7,12 +7,16 @@
  * @module
  */
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import { createError, GatewayError } from '../errors.ts'
+import type Database from 'better-sqlite3'
+import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { SqliteFile } from '../sqlite-file.ts'
+import { LastUseRecorder } from './last-use-recorder.ts'
+import { randomId } from './random-id.ts'
+import { sha256 } from './sha256.ts'
 
 /** A credential as listings show it: never its password, never its hash. Times are ISO 8601 UTC. */
 export interface BrokerCredentialInfo {
@@ -58,7 +62,6 @@ export const BUNDLE_NAME_RULE = /^[A-Za-z0-9-]{1,64}$/
 
 const SCHEMA_VERSION = 1
 const PASSWORD_PATTERN = /^bgm_[A-Za-z0-9_-]{43}$/
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 const DESCRIPTION_MAX = 200
 const LAST_USED_RESOLUTION_MS = 60_000
 
@@ -95,7 +98,7 @@ interface Row {
  */
 export class BrokerCredentialStore {
   readonly path: string
-  #db: Database.Database | undefined
+  readonly #file: SqliteFile
   readonly #now: () => number
   readonly #log: Logger
   readonly #sql: {
@@ -106,12 +109,13 @@ export class BrokerCredentialStore {
     revokeId: Database.Statement<[string, string]>
     revokeBundle: Database.Statement<[string, string]>
     activeOf: Database.Statement<[string], Row>
-    touch: Database.Statement<[string, string, string]>
   }
+  readonly #lastUse: LastUseRecorder
 
-  private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
-    this.path = path
-    this.#db = db
+  private constructor(file: SqliteFile, now: () => number, log: Logger) {
+    const db = file.db
+    this.path = file.path
+    this.#file = file
     this.#now = now
     this.#log = log
     this.#sql = {
@@ -127,10 +131,16 @@ export class BrokerCredentialStore {
         'UPDATE credentials SET revoked_at = ? WHERE bundle = ? AND revoked_at IS NULL',
       ),
       activeOf: db.prepare('SELECT * FROM credentials WHERE bundle = ? AND revoked_at IS NULL'),
+    }
+    this.#lastUse = new LastUseRecorder({
       touch: db.prepare(
         'UPDATE credentials SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
       ),
-    }
+      resolutionMs: LAST_USED_RESOLUTION_MS,
+      log,
+      failureMessage: 'cannot record the last use of a broker credential',
+      pauseAfterFailure: false,
+    })
   }
 
   /** Whether `<dataDir>/broker-credentials.db` exists (a gateway has used broker authentication there). */
@@ -145,43 +155,11 @@ export class BrokerCredentialStore {
   static open(dataDir: string, options: BrokerCredentialStoreOptions = {}): BrokerCredentialStore {
     const path = join(dataDir, BROKER_CREDENTIALS_FILE)
     const log = (options.logger ?? silentLogger()).child({ component: 'broker-credentials' })
-    let db: Database.Database | undefined
-    try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-      try {
-        closeSync(openSync(path, 'wx', 0o600))
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      }
-      db = new Database(path)
-      db.pragma('busy_timeout = 5000')
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = FULL')
-      const d = db
-      d.transaction(() => {
-        const version = d.pragma('user_version', { simple: true }) as number
-        if (version > SCHEMA_VERSION)
-          throw createError('GW_ERR_BROKER_CREDENTIAL_STORE', [
-            path,
-            `has schema version ${version}, newer than this Bundlegate knows (${SCHEMA_VERSION})`,
-          ])
-        if (version < 1) {
-          d.exec(SCHEMA_V1)
-          d.pragma(`user_version = ${SCHEMA_VERSION}`)
-        }
-      }).immediate()
-      return new BrokerCredentialStore(path, db, options.now ?? Date.now, log)
-    } catch (err) {
-      db?.close()
-      if (err instanceof GatewayError) throw err
-      throw createError(
-        'GW_ERR_BROKER_CREDENTIAL_STORE',
-        [path, `cannot be opened: ${(err as Error).message}`],
-        {
-          cause: err,
-        },
-      )
-    }
+    return SqliteFile.open(
+      path,
+      { schemaVersion: SCHEMA_VERSION, schema: SCHEMA_V1, errorCode: 'GW_ERR_BROKER_CREDENTIAL_STORE' },
+      (file) => new BrokerCredentialStore(file, options.now ?? Date.now, log),
+    )
   }
 
   /**
@@ -211,7 +189,7 @@ export class BrokerCredentialStore {
       revoked_at: null,
     }
     db.transaction(() => {
-      do row.id = newId()
+      do row.id = randomId('bc_')
       while (this.#sql.byId.get(row.id) !== undefined)
       this.#sql.insert.run(row)
     }).immediate()
@@ -285,46 +263,22 @@ export class BrokerCredentialStore {
     const owner = Buffer.from(row.bundle, 'utf8')
     if (user.length !== owner.length || !timingSafeEqual(user, owner)) return { ok: false, reason: 'unknown' }
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' }
-    const now = this.#now()
-    if (row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
-      const at = new Date(now).toISOString()
-      try {
-        if (
-          this.#sql.touch.run(at, row.id, new Date(now - LAST_USED_RESOLUTION_MS).toISOString()).changes > 0
-        )
-          row.last_used_at = at
-      } catch (err) {
-        this.#log.warn({ err, id: row.id }, 'cannot record the last use of a broker credential')
-      }
-    }
+    this.#lastUse.record(row, this.#now())
     return { ok: true, credential: toInfo(row) }
   }
 
   /** Closes the database; idempotent. */
   close(): void {
-    const db = this.#db
-    this.#db = undefined
-    db?.close()
+    this.#file.close()
   }
 
   #open(): Database.Database {
-    if (this.#db === undefined) throw createError('GW_ERR_BROKER_CREDENTIAL_STORE', [this.path, 'is closed'])
-    return this.#db
+    return this.#file.db
   }
 
   #iso(): string {
     return new Date(this.#now()).toISOString()
   }
-}
-
-function sha256(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest()
-}
-
-function newId(): string {
-  let id = 'bc_'
-  for (const byte of randomBytes(10)) id += ID_ALPHABET[byte & 31]
-  return id
 }
 
 function toInfo(row: Row): BrokerCredentialInfo {

@@ -4,12 +4,16 @@
  * @module
  */
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { createError, GatewayError } from '../errors.ts'
+import { createError, type GatewayError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { SqliteFile } from '../sqlite-file.ts'
+import { LastUseRecorder } from './last-use-recorder.ts'
+import { randomId } from './random-id.ts'
+import { sha256 } from './sha256.ts'
 
 /** What a token may do (http-api.md §3). `admin` belongs to the root token only. */
 export type TokenScope = 'read' | 'readwrite' | 'admin'
@@ -93,8 +97,6 @@ export const LAST_USED_RESOLUTION_MS = 60_000
 export const TOKEN_SCHEMA_VERSION = 1
 
 const DESCRIPTION_MAX = 200
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
-const ID_LENGTH = 10
 const SECRET_PATTERN = /^bgt_[A-Za-z0-9_-]{43}$/
 const ROOT_DESCRIPTION = 'root token'
 
@@ -131,7 +133,6 @@ interface Statements {
   list: Database.Statement<[], Row>
   revoke: Database.Statement<[string, string]>
   revokeRoots: Database.Statement<[string]>
-  touch: Database.Statement<[string, string, string]>
   dataVersion: Database.Statement<[], number>
 }
 
@@ -148,8 +149,9 @@ interface Statements {
 export class TokenStore {
   /** Path of the database file, `<dataDir>/tokens.db`. */
   readonly path: string
-  #db: Database.Database | undefined
+  readonly #file: SqliteFile
   readonly #sql: Statements
+  readonly #lastUse: LastUseRecorder
   readonly #now: () => number
   readonly #log: Logger
   /**
@@ -159,12 +161,11 @@ export class TokenStore {
    */
   readonly #cache = new Map<string, Row>()
   #cacheVersion = -1
-  /** No `lastUsedAt` writes before this time (ms): set after a failed write. */
-  #touchPausedUntil = 0
 
-  private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
-    this.path = path
-    this.#db = db
+  private constructor(file: SqliteFile, now: () => number, log: Logger) {
+    const db = file.db
+    this.path = file.path
+    this.#file = file
     this.#now = now
     this.#log = log
     this.#sql = {
@@ -178,10 +179,18 @@ export class TokenStore {
       revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       revokeRoots: db.prepare('UPDATE tokens SET revoked_at = ? WHERE root = 1 AND revoked_at IS NULL'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    }
+    this.#lastUse = new LastUseRecorder({
       touch: db.prepare(
         'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
       ),
-    }
+      resolutionMs: LAST_USED_RESOLUTION_MS,
+      log,
+      failureMessage: 'cannot record the last use of a token',
+      // A full or read-only disk: the token is still accepted; retry at most once per resolution period, so a
+      // busy gateway does not attempt (and log) a failing write on every request.
+      pauseAfterFailure: true,
+    })
   }
 
   /**
@@ -195,24 +204,18 @@ export class TokenStore {
     const path = join(dataDir, 'tokens.db')
     const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
     checkDataDir(dataDir)
-    let db: Database.Database | undefined
-    try {
-      createPrivateFile(path)
-      db = new Database(path)
-      db.pragma('busy_timeout = 5000')
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = FULL')
-      migrate(db, path)
-      const store = new TokenStore(path, db, options.now ?? Date.now, log)
-      log.debug({ path }, 'token store opened')
-      return store
-    } catch (err) {
-      db?.close()
-      if (err instanceof GatewayError) throw err
-      if (sqliteCode(err) === 'SQLITE_FULL')
-        throw createError('GW_ERR_TOKEN_STORE_FULL', [path, errorText(err)], { cause: err })
-      throw createError('GW_ERR_TOKEN_STORE', [path, `cannot be opened: ${errorText(err)}`], { cause: err })
-    }
+    const store = SqliteFile.open(
+      path,
+      {
+        schemaVersion: TOKEN_SCHEMA_VERSION,
+        schema: SCHEMA_V1,
+        errorCode: 'GW_ERR_TOKEN_STORE',
+        fullErrorCode: 'GW_ERR_TOKEN_STORE_FULL',
+      },
+      (file) => new TokenStore(file, options.now ?? Date.now, log),
+    )
+    log.debug({ path }, 'token store opened')
+    return store
   }
 
   /** A new random secret, `bgt_` + base64url of 32 random bytes (256 bits). [HA-6] */
@@ -270,7 +273,7 @@ export class TokenStore {
     const token = this.#write('install the root token', () =>
       db
         .transaction(() => {
-          if (this.#sql.byHash.get(hashSecret(secret)) !== undefined)
+          if (this.#sql.byHash.get(sha256(secret)) !== undefined)
             throw createError('GW_ERR_TOKEN_INVALID', [
               'The root secret is already registered in the token store',
             ])
@@ -322,7 +325,7 @@ export class TokenStore {
   verify(secret: string): VerifyResult {
     this.#open()
     if (!TokenStore.isWellFormedSecret(secret)) return { ok: false, reason: 'malformed' }
-    const hash = hashSecret(secret)
+    const hash = sha256(secret)
     const version = this.#sql.dataVersion.get() as number
     if (version !== this.#cacheVersion || this.#cache.size > 10_000) {
       this.#cache.clear()
@@ -340,32 +343,17 @@ export class TokenStore {
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' }
     const now = this.#now()
     if (row.expires_at !== null && Date.parse(row.expires_at) <= now) return { ok: false, reason: 'expired' }
-    const due = row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS
-    if (due && now >= this.#touchPausedUntil) {
-      const at = new Date(now).toISOString()
-      const threshold = new Date(now - LAST_USED_RESOLUTION_MS).toISOString()
-      try {
-        if (this.#sql.touch.run(at, row.id, threshold).changes > 0) row.last_used_at = at
-      } catch (err) {
-        // A full or read-only disk: the token is still accepted; retry at most once per resolution period, so a
-        // busy gateway does not attempt (and log) a failing write on every request.
-        this.#touchPausedUntil = now + LAST_USED_RESOLUTION_MS
-        this.#log.warn({ err, id: row.id }, 'cannot record the last use of a token')
-      }
-    }
+    this.#lastUse.record(row, now)
     return { ok: true, token: toInfo(row) }
   }
 
   /** Closes the database. Calling it again does nothing; any other call afterwards throws GW_ERR_TOKEN_STORE. */
   close(): void {
-    const db = this.#db
-    this.#db = undefined
-    db?.close()
+    this.#file.close()
   }
 
   #open(): Database.Database {
-    if (this.#db === undefined) throw createError('GW_ERR_TOKEN_STORE', [this.path, 'is closed'])
-    return this.#db
+    return this.#file.db
   }
 
   #iso(): string {
@@ -402,7 +390,7 @@ export class TokenStore {
     const now = this.#now()
     const row: Row = {
       id: '',
-      hash: hashSecret(secret),
+      hash: sha256(secret),
       description: fields.description,
       scope: fields.scope,
       created_at: new Date(now).toISOString(),
@@ -413,7 +401,7 @@ export class TokenStore {
       root: fields.root ? 1 : 0,
     }
     for (;;) {
-      row.id = newId()
+      row.id = randomId('tk_')
       if (this.#sql.byId.get(row.id) === undefined) break
     }
     this.#sql.insert.run(row)
@@ -463,22 +451,6 @@ function invalid(message: string): GatewayError {
   return createError('GW_ERR_TOKEN_INVALID', [message])
 }
 
-/** Creates the schema of a new file, or checks that an existing one is a version this code knows. */
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number
-    if (version > TOKEN_SCHEMA_VERSION)
-      throw createError('GW_ERR_TOKEN_STORE', [
-        path,
-        `has schema version ${version}, newer than this Bundlegate knows (${TOKEN_SCHEMA_VERSION})`,
-      ])
-    if (version < 1) {
-      db.exec(SCHEMA_V1)
-      db.pragma(`user_version = ${TOKEN_SCHEMA_VERSION}`)
-    }
-  }).immediate()
-}
-
 /** SQLite result codes (extended ones included) that mean "the storage refused the write". */
 const STORAGE_FAILURE = /^SQLITE_(READONLY|IOERR|CANTOPEN|PERM)(_|$)/
 
@@ -519,27 +491,6 @@ function checkDataDir(dataDir: string): void {
     fail(why, err)
   }
   rmSync(probe, { force: true })
-}
-
-/** Creates `path` empty with mode 0600 unless it exists; SQLite gives its -wal and -shm files the same mode. */
-function createPrivateFile(path: string): void {
-  try {
-    closeSync(openSync(path, 'wx', 0o600))
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  }
-}
-
-function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest()
-}
-
-function newId(): string {
-  const bytes = randomBytes(ID_LENGTH)
-  let id = 'tk_'
-  // 256 is a multiple of 32, so `& 31` keeps the characters uniformly distributed
-  for (const byte of bytes) id += ID_ALPHABET[byte & 31]
-  return id
 }
 
 function toInfo(row: Row): TokenInfo {

@@ -5,11 +5,11 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import { createError, GatewayError } from '../errors.ts'
+import type Database from 'better-sqlite3'
+import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { SqliteFile } from '../sqlite-file.ts'
 import { hashPassword, SCRYPT_PARAMS, verifyPassword } from './password-hash.ts'
 
 /** The user the gateway creates at its first start. */
@@ -61,13 +61,13 @@ let dummyHash: Promise<string> | undefined
  */
 export class UserStore {
   readonly path: string
-  #db: Database.Database | undefined
+  readonly #file: SqliteFile
   readonly #now: () => number
   readonly #log: Logger
 
-  private constructor(path: string, db: Database.Database, now: () => number, log: Logger) {
-    this.path = path
-    this.#db = db
+  private constructor(file: SqliteFile, now: () => number, log: Logger) {
+    this.path = file.path
+    this.#file = file
     this.#now = now
     this.#log = log
   }
@@ -79,27 +79,11 @@ export class UserStore {
   static open(dataDir: string, options: { logger?: Logger; now?: () => number } = {}): UserStore {
     const path = join(dataDir, 'users.db')
     const log = (options.logger ?? silentLogger()).child({ component: 'users' })
-    let db: Database.Database | undefined
-    try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-      try {
-        closeSync(openSync(path, 'wx', 0o600))
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      }
-      db = new Database(path)
-      db.pragma('busy_timeout = 5000')
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = FULL')
-      migrate(db, path)
-      return new UserStore(path, db, options.now ?? Date.now, log)
-    } catch (err) {
-      db?.close()
-      if (err instanceof GatewayError) throw err
-      throw createError('GW_ERR_USER_STORE', [path, `cannot be opened: ${(err as Error).message}`], {
-        cause: err,
-      })
-    }
+    return SqliteFile.open(
+      path,
+      { schemaVersion: USER_SCHEMA_VERSION, schema: SCHEMA_V1, errorCode: 'GW_ERR_USER_STORE' },
+      (file) => new UserStore(file, options.now ?? Date.now, log),
+    )
   }
 
   /** The user named `username`, or `undefined`. */
@@ -170,9 +154,7 @@ export class UserStore {
 
   /** Closes the database; calling it again does nothing. */
   close(): void {
-    const db = this.#db
-    this.#db = undefined
-    db?.close()
+    this.#file.close()
   }
 
   #row(username: string): Row | undefined {
@@ -180,8 +162,7 @@ export class UserStore {
   }
 
   #open(): Database.Database {
-    if (this.#db === undefined) throw createError('GW_ERR_USER_STORE', [this.path, 'is closed'])
-    return this.#db
+    return this.#file.db
   }
 }
 
@@ -196,21 +177,6 @@ function initialPassword(): string {
     }
   }
   return out
-}
-
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number
-    if (version > USER_SCHEMA_VERSION)
-      throw createError('GW_ERR_USER_STORE', [
-        path,
-        `has schema version ${version}, newer than this Bundlegate knows (${USER_SCHEMA_VERSION})`,
-      ])
-    if (version < 1) {
-      db.exec(SCHEMA_V1)
-      db.pragma(`user_version = ${USER_SCHEMA_VERSION}`)
-    }
-  }).immediate()
 }
 
 function toInfo(row: Row): UserInfo {

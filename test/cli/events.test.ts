@@ -3,29 +3,11 @@
  * reconnects and resumes with Last-Event-ID when the connection drops, and refuses what retrying cannot fix.
  */
 import assert from 'node:assert/strict'
-import { PassThrough } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import type { Gateway } from '../../src/server.ts'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, startCli } from '../helpers/cli.ts'
 import { startEventsGateway } from '../helpers/events.ts'
 import { lifo, logSink, waitFor } from '../helpers/gateway.ts'
-
-/** Runs the CLI in-process with output that can be watched while it runs. */
-function startCli(argv: string[]) {
-  const out = new PassThrough()
-  const err = new PassThrough()
-  let stdout = ''
-  let stderr = ''
-  out.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  err.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const done = main(argv, { out, err })
-  return { done, stdout: () => stdout, stderr: () => stderr, lines: () => stdout.split('\n').filter(Boolean) }
-}
 
 describe('bundlegate events', () => {
   const cleanup = lifo({ after })

@@ -8,8 +8,20 @@ export interface CliRun {
   stderr: string
 }
 
-/** Runs `bundlegate <argv>` in-process (src/cli/main.ts) and collects its output. */
-export async function runCli(argv: string[]): Promise<CliRun> {
+/** An in-process CLI run still going, with output that can be watched while it runs. */
+export interface StartedCli {
+  /** The exit code, once the command ends. */
+  done: Promise<number>
+  /** Everything written to stdout so far. */
+  stdout(): string
+  /** Everything written to stderr so far. */
+  stderr(): string
+  /** The non-empty lines of stdout so far. */
+  lines(): string[]
+}
+
+/** Starts `bundlegate <argv>` in-process (src/cli/main.ts), collecting its output as it comes. */
+export function startCli(argv: string[]): StartedCli {
   const out = new PassThrough()
   const err = new PassThrough()
   let stdout = ''
@@ -20,6 +32,13 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   err.on('data', (d: Buffer) => {
     stderr += d.toString()
   })
-  const code = await main(argv, { out, err })
-  return { code, stdout, stderr }
+  const done = main(argv, { out, err })
+  return { done, stdout: () => stdout, stderr: () => stderr, lines: () => stdout.split('\n').filter(Boolean) }
+}
+
+/** Runs `bundlegate <argv>` in-process (src/cli/main.ts) and collects its output. */
+export async function runCli(argv: string[]): Promise<CliRun> {
+  const run = startCli(argv)
+  const code = await run.done
+  return { code, stdout: run.stdout(), stderr: run.stderr() }
 }

@@ -4,47 +4,19 @@
  * @module
  */
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import WebSocket from 'ws'
-import { type Config, loadConfig } from '../../src/config/index.ts'
+import type { Config } from '../../src/config/index.ts'
 import type { Logger } from '../../src/logger.ts'
-import { type Gateway, startGateway } from '../../src/server.ts'
-import { waitFor } from './gateway.ts'
+import type { Gateway } from '../../src/server.ts'
+import { startTestGateway, waitFor } from './gateway.ts'
 
 /** A gateway on free loopback ports, data dir and token file in a temp dir, with `events` overrides. */
-export async function startEventsGateway(
+export function startEventsGateway(
   options: { events?: Partial<Config['events']>; auth?: boolean; logger?: Logger } = {},
 ): Promise<Gateway & { rootToken: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'bg-events-'))
-  const config = await loadConfig({
-    env: {},
-    flags: {
-      broker: { host: '127.0.0.1', port: 0 },
-      http: { host: '127.0.0.1', port: 0, auth: options.auth ?? true },
-      data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
-      log: { level: 'silent' },
-      events: options.events ?? {},
-    },
-  })
-  let gateway: Gateway
-  try {
-    gateway = await startGateway(config, options.logger ? { logger: options.logger } : {})
-  } catch (err) {
-    await rm(dataDir, { recursive: true, force: true })
-    throw err
-  }
-  const rootToken = gateway.tokenFile ? (await readFile(gateway.tokenFile, 'utf8')).trim() : ''
-  const close = gateway.close.bind(gateway)
-  return Object.assign(gateway, {
-    rootToken,
-    close: async () => {
-      await close()
-      await rm(dataDir, { recursive: true, force: true })
-    },
-  })
+  const auth = options.auth === undefined ? {} : { auth: options.auth }
+  return startTestGateway({ events: options.events ?? {}, ...auth }, options.logger)
 }
 
 /** One SSE message. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { loadConfig } from '../../src/config/index.ts'
+import { type Config, loadConfig } from '../../src/config/index.ts'
 import type { Logger } from '../../src/logger.ts'
 import { type Gateway, startGateway } from '../../src/server.ts'
 
@@ -20,7 +20,10 @@ export function logSink(level = 'debug'): { logger: Logger; lines: Array<Record<
   return { logger: pino({ level }, stream), lines }
 }
 
-/** A gateway on free loopback ports (embedded broker unless `url`), with its data dir and token file in a temp dir. */
+/**
+ * A gateway on free loopback ports (embedded broker unless `url`), with its data dir and token file in a temp dir,
+ * and `events.*` overrides when given.
+ */
 export async function startTestGateway(
   overrides: {
     mode?: 'default' | 'sanji-compat'
@@ -28,6 +31,7 @@ export async function startTestGateway(
     url?: string
     auth?: boolean
     debug?: boolean
+    events?: Partial<Config['events']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -40,6 +44,7 @@ export async function startTestGateway(
       http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
+      ...(overrides.events ? { events: overrides.events } : {}),
     },
   })
   let gateway: Gateway

@@ -6,6 +6,7 @@ import { type BrokerCredentialInfo, BrokerCredentialStore } from '../../tokens/i
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { subcommandHelp } from '../subcommand-help.ts'
 import { printTable } from '../table.ts'
 
 const HELP = `Usage: bundlegate broker-credentials <create|list|revoke> [options]
@@ -35,10 +36,8 @@ export async function brokerCredentialsCommand(argv: string[], io: CliIo): Promi
     help: { type: 'boolean', short: 'h' },
   })
   const [sub, ...rest] = positionals
-  if (values.help || sub === undefined) {
-    line(sub === undefined && !values.help ? io.err : io.out, HELP)
-    return values.help ? 0 : 2
-  }
+  const exit = subcommandHelp(io, HELP, values.help, sub)
+  if (exit !== undefined) return exit
   if (sub !== 'create' && sub !== 'list' && sub !== 'revoke')
     throw createError('GW_ERR_CLI_USAGE', [`unknown broker-credentials command "${sub}"\n\n${HELP}`])
   const expected = sub === 'list' ? 0 : 1

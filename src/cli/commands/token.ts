@@ -12,6 +12,7 @@ import {
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { subcommandHelp } from '../subcommand-help.ts'
 import { printTable } from '../table.ts'
 
 const HELP = `Usage: bundlegate token <create|list|revoke|rotate-root> [options]
@@ -40,10 +41,8 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   })
   const [sub, ...rest] = positionals
-  if (values.help || sub === undefined) {
-    line(sub === undefined && !values.help ? io.err : io.out, HELP)
-    return values.help ? 0 : 2
-  }
+  const exit = subcommandHelp(io, HELP, values.help, sub)
+  if (exit !== undefined) return exit
   const config = await loadConfig({ file: values.config, flags: dataFlags(values) })
   const dataDir = resolve(config.data.dir)
   const store = TokenStore.open(dataDir, { logger: silentLogger() })

@@ -6,6 +6,7 @@ import { ADMIN_USERNAME, PASSWORD_MAX_LENGTH, passwordProblem, UserStore } from 
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { subcommandHelp } from '../subcommand-help.ts'
 
 const HELP = `Usage: bundlegate user <set-password|list> [options]
 
@@ -41,10 +42,8 @@ export async function userCommand(argv: string[], io: UserIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   })
   const [sub] = positionals
-  if (values.help || sub === undefined) {
-    line(sub === undefined && !values.help ? io.err : io.out, HELP)
-    return values.help ? 0 : 2
-  }
+  const exit = subcommandHelp(io, HELP, values.help, sub)
+  if (exit !== undefined) return exit
   if (sub !== 'set-password' && sub !== 'list')
     throw createError('GW_ERR_CLI_USAGE', [`unknown user command "${sub}" (set-password, list)`])
   const config = await loadConfig({ file: values.config, flags: dataFlags(values) })

@@ -1,25 +1,14 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { createError } from '../../errors.ts'
 import { API_PREFIX } from '../map-resource.ts'
-import { CatchUp } from './catch-up.ts'
-import { clientIdentity } from './client-identity.ts'
-import type { EventSubscriber } from './event-hub.ts'
-import { PatternSet } from './pattern-set.ts'
-import type { PushEvent } from './push-event.ts'
+import { frameCache } from './frame-cache.ts'
+import { PushClient } from './push-client.ts'
+import { pushClientSet } from './push-client-set.ts'
+import { pushRequest } from './push-request.ts'
 import type { PushRouteDeps } from './push-route-deps.ts'
-import { resumePoint } from './resume-point.ts'
 
 /** The SSE frame of an event, made once per event whatever the number of clients. */
-const frames = new WeakMap<PushEvent, string>()
-function frameOf(e: PushEvent): string {
-  let f = frames.get(e)
-  if (f === undefined) {
-    f = `id: ${e.id}\ndata: ${e.json}\n\n`
-    frames.set(e, f)
-  }
-  return f
-}
+const frameOf = frameCache((e) => `id: ${e.id}\ndata: ${e.json}\n\n`)
 
 /** How long a browser's EventSource waits before reconnecting (it then sends Last-Event-ID). */
 const RETRY_MS = 2000
@@ -35,21 +24,15 @@ let nextClient = 1
  */
 export function sseRoute(app: FastifyInstance, deps: PushRouteDeps): void {
   const { hub, options, log } = deps
-  const clients = new Set<{ heartbeat(): void; subscriber: EventSubscriber }>()
+  const route = { hub, options, clients: pushClientSet(app, options.heartbeatMs) }
 
   app.get(
     `${API_PREFIX}/events`,
     // no HEAD twin: a HEAD request would hold a stream open with nothing to send
     { exposeHeadRoute: false, config: { auth: 'read', queryToken: true } },
     (request, reply) => {
-      const query = request.query as Record<string, unknown>
-      const patterns = PatternSet.fromQuery(query.resource, true)
-      const resumeAfter = resumePoint(request)
-      if (hub.clients >= options.maxClients)
-        throw createError('GW_ERR_EVENTS_TOO_MANY_CLIENTS', [options.maxClients])
-      const who = clientIdentity(request, deps.tokens)
-      const id = nextClient++
-      const clientLog = log.child({ transport: 'sse', client: id, tokenId: who.tokenId })
+      const push = pushRequest(request, deps, true)
+      const clientLog = log.child({ transport: 'sse', client: nextClient++, tokenId: push.who.tokenId })
 
       reply.hijack()
       const res: ServerResponse = reply.raw
@@ -60,82 +43,32 @@ export function sseRoute(app: FastifyInstance, deps: PushRouteDeps): void {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       })
-      let closed = false
-      let unsubscribe = () => {}
-      const finish = () => {
-        if (closed) return false
-        closed = true
-        unsubscribe()
-        clients.delete(client)
-        return true
-      }
-      const write = (chunk: string) => {
-        if (closed) return
-        const buffered = res.writableLength
-        if (buffered > options.clientBufferBytes) {
-          // never buffer without bound: a client that does not read is cut off
-          if (finish()) {
-            clientLog.warn(
-              { reason: 'slow consumer', bufferedBytes: buffered, limitBytes: options.clientBufferBytes },
-              'push client dropped',
-            )
-            res.destroy()
-          }
-          return
-        }
-        res.write(chunk)
-      }
-      const catchUp = new CatchUp(hub, {
-        wanted: (e) => (!e.adminOnly || who.admin) && patterns.matches(e.name),
-        send: (e) => res.write(frameOf(e)),
-        gap: (g) => res.write(`event: gap\ndata: ${JSON.stringify(g)}\n\n`),
-        full: () => res.writableLength > options.clientBufferBytes,
-        whenDrained: (resume) => res.once('drain', resume),
-        closed: () => closed,
-      })
-      const subscriber: EventSubscriber = {
-        admin: who.admin,
-        tokenId: who.tokenId,
-        wants: (name) => patterns.matches(name),
-        send: (e) => {
-          if (!catchUp.active) write(frameOf(e))
-        },
-        close(reason) {
-          if (!finish()) return
-          clientLog.info({ reason }, 'push client closed')
-          res.end()
-          // a client that does not read would hold the server's close() up: give it a moment, then cut it off
-          if (res.writableLength > 0) setTimeout(() => res.destroy(), 500).unref()
-        },
-      }
-      const client = {
-        subscriber,
-        heartbeat() {
+      const client = new PushClient({
+        ...route,
+        ...push,
+        log: clientLog,
+        transport: {
+          buffered: () => res.writableLength,
+          writable: () => true,
+          write: (text) => res.write(text),
+          frame: frameOf,
+          gapFrame: (g) => `event: gap\ndata: ${JSON.stringify(g)}\n\n`,
+          whenDrained: (resume) => res.once('drain', resume),
+          end: () => {
+            res.end()
+            // a client that does not read would hold the server's close() up: give it a moment, then cut it off
+            if (res.writableLength > 0) setTimeout(() => res.destroy(), 500).unref()
+          },
+          destroy: () => res.destroy(),
           // (a client still catching up that has not taken its buffer since the last write is dropped here too)
-          if (!who.stillValid()) subscriber.close('token no longer valid')
-          else write(': heartbeat\n\n')
+          keepAlive: (c) => c.send(': heartbeat\n\n'),
         },
-      }
-      res.on('close', () => {
-        if (finish()) clientLog.debug('push client disconnected')
       })
+      res.on('close', () => client.disconnected())
       res.on('error', () => {}) // a reset connection ends in 'close'
 
-      write(`retry: ${RETRY_MS}\n: connected\n\n`)
-      clients.add(client)
-      unsubscribe = hub.subscribe(subscriber)
-      clientLog.debug({ patterns: patterns.list(), resumeAfter }, 'push client connected')
-      // subscribe and start the replay in one turn: no event is missed or doubled in between
-      if (resumeAfter !== undefined) catchUp.start(resumeAfter)
+      client.send(`retry: ${RETRY_MS}\n: connected\n\n`)
+      client.start()
     },
   )
-
-  const timer = setInterval(() => {
-    for (const c of [...clients]) c.heartbeat()
-  }, options.heartbeatMs)
-  timer.unref()
-  app.addHook('onClose', (_app, done) => {
-    clearInterval(timer)
-    done()
-  })
 }

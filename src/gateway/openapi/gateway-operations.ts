@@ -17,6 +17,13 @@ const json = (schema: Obj, description: string): Obj => ({
   content: { 'application/json': { schema } },
 })
 const ref = (name: string): Obj => ({ $ref: `#/components/schemas/${name}` })
+const jsonBody = (schema: Obj): Obj => ({ required: true, content: { 'application/json': { schema } } })
+/** An object of required string fields, e.g. a username and a password. */
+const strings = (...names: string[]): Obj => ({
+  type: 'object',
+  required: names,
+  properties: Object.fromEntries(names.map((n) => [n, { type: 'string' }])),
+})
 
 /**
  * The gateway's own endpoints ([HA-9], [HA-10], [HA-11]), keyed by `METHOD url` as registered with fastify. Only the
@@ -55,7 +62,7 @@ export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
   'POST /api/v1/tokens': {
     summary: 'Create an API token',
     description: 'The secret is in the answer (`token`) and is never shown again.',
-    requestBody: { required: true, content: { 'application/json': { schema: ref('TokenRequest') } } },
+    requestBody: jsonBody(ref('TokenRequest')),
     responses: { '201': json(ref('NewToken'), 'The token, with its secret.') },
     errors: ['400', '413', '415'],
   },
@@ -112,18 +119,7 @@ export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
   },
   'POST /api/v1/auth/login': {
     summary: 'Console login',
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['username', 'password'],
-            properties: { username: { type: 'string' }, password: { type: 'string' } },
-          },
-        },
-      },
-    },
+    requestBody: jsonBody(strings('username', 'password')),
     responses: {
       '200': json(
         {
@@ -146,18 +142,7 @@ export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
   },
   'POST /api/v1/auth/password': {
     summary: "Change the console user's password",
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['current', 'next'],
-            properties: { current: { type: 'string' }, next: { type: 'string' } },
-          },
-        },
-      },
-    },
+    requestBody: jsonBody(strings('current', 'next')),
     responses: { '204': { description: 'Changed.' } },
     errors: ['400', '401', '403', '415'],
   },
