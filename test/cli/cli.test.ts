@@ -125,8 +125,11 @@ describe('bundlegate CLI', () => {
         `the example to register; output so far:\n${output}`,
       )
       t.diagnostic(`start --example to registered: ${Date.now() - started} ms (tsx from source)`)
-    // the first start shows the console's initial password on its banner, once
-    assert.match(output, /console {5}http:\/\/\S+\/ \(log in as admin, initial password \S{10,}: shown this once\)/)
+      // the first start shows the console's initial password on its banner, once
+      assert.match(
+        output,
+        /console {5}http:\/\/\S+\/ \(log in as admin, initial password \S{10,}: shown this once\)/,
+      )
       const url = /broker {6}(mqtt:\/\/\S+)/.exec(output)?.[1]
       assert.ok(url, output)
       const get = await run(['request', 'GET', '/example', '--broker', url])
