@@ -17,6 +17,8 @@ export interface Principal {
 /** What the web service needs from the console's session table ([HA-10]). */
 export interface SessionVerifier {
   lookup(id: string): { username: string; csrfToken: string; mustChangePassword: boolean } | undefined
+  /** Whether the session still holds, without counting as activity (long-lived streams re-check with it). */
+  isLive(id: string): boolean
 }
 
 /** The console's session cookie. */

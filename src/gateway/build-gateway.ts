@@ -128,6 +128,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const events = pushChannel(app, {
     core: deps.core,
     tokens: deps.tokens,
+    sessions: deps.console?.auth?.sessions,
     options: deps.events ?? DEFAULTS.events,
     log: deps.logger,
   })

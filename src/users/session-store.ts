@@ -77,13 +77,8 @@ export class SessionStore {
     const s = this.#sessions.get(key)
     if (s === undefined) return undefined
     const now = this.#o.now()
-    const user = this.#o.check(s.username)
-    if (
-      user === undefined ||
-      user.passwordChangedAt !== s.passwordChangedAt ||
-      now - s.lastSeenAt >= this.#o.idleMs ||
-      now - s.createdAt >= this.#o.maxMs
-    ) {
+    const user = this.#current(s, now)
+    if (user === undefined) {
       this.#sessions.delete(key)
       return undefined
     }
@@ -93,6 +88,30 @@ export class SessionStore {
     this.#sessions.delete(key)
     this.#sessions.set(key, s)
     return s
+  }
+
+  /**
+   * Whether cookie value `id` is still a live session, without counting as activity: a long-lived event stream
+   * checks this at each heartbeat and must not keep an idle session alive.
+   */
+  isLive(id: string): boolean {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return false
+    const s = this.#sessions.get(hashId(id))
+    if (s === undefined) return false
+    return this.#current(s, this.#o.now()) !== undefined
+  }
+
+  /** The session's user when the session still holds at `now` (same password, neither idle nor too old). */
+  #current(s: Session, now: number) {
+    const user = this.#o.check(s.username)
+    if (
+      user === undefined ||
+      user.passwordChangedAt !== s.passwordChangedAt ||
+      now - s.lastSeenAt >= this.#o.idleMs ||
+      now - s.createdAt >= this.#o.maxMs
+    )
+      return undefined
+    return user
   }
 
   /** Ends the session of cookie value `id`; whether there was one. */

@@ -1,24 +1,36 @@
 import type { FastifyRequest } from 'fastify'
-import { credentialOf, type TokenVerifier } from '../auth.ts'
+import { credentialOf, type SessionVerifier, sessionCookieOf, type TokenVerifier } from '../auth.ts'
 
 /** Who a push client is, and how to tell later whether its credential still holds. */
 export interface ClientIdentity {
   admin: boolean
   tokenId: string | undefined
   scope: string
-  /** False once the token was revoked or expired (also by another process: the CLI). */
+  /** False once the token was revoked or expired (also by another process: the CLI), or the session ended. */
   stillValid(): boolean
 }
 
 /**
  * The identity of an authenticated push request (after the onRequest hook). With authentication off every caller
- * is an admin. A credential the store cannot re-check by secret (a console session) stays valid for the stream.
+ * is an admin. A console session (cookie) is re-checked in the session table, without counting as activity.
  */
-export function clientIdentity(request: FastifyRequest, tokens: TokenVerifier | undefined): ClientIdentity {
+export function clientIdentity(
+  request: FastifyRequest,
+  tokens: TokenVerifier | undefined,
+  sessions?: SessionVerifier,
+): ClientIdentity {
   if (!tokens) return { admin: true, tokenId: undefined, scope: 'admin', stillValid: () => true }
   const p = request.principal
-  // a console session (cookie) has no secret to re-check here
-  const secret = p?.username === undefined ? credentialOf(request, true) : undefined
+  const cookie = p?.username !== undefined ? sessionCookieOf(request) : undefined
+  if (cookie !== undefined) {
+    return {
+      admin: p?.scope === 'admin',
+      tokenId: p?.tokenId,
+      scope: p?.scope ?? 'read',
+      stillValid: () => sessions?.isLive(cookie) ?? false,
+    }
+  }
+  const secret = credentialOf(request, true)
   return {
     admin: p?.scope === 'admin',
     tokenId: p?.tokenId,

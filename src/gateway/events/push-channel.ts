@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ControllerCore } from '../../controller/index.ts'
 import type { Logger } from '../../logger.ts'
-import type { TokenVerifier } from '../auth.ts'
+import type { SessionVerifier, TokenVerifier } from '../auth.ts'
 import { forwardControllerEvents } from './controller-events.ts'
 import { EventHub } from './event-hub.ts'
 import type { EventsOptions } from './events-options.ts'
@@ -15,12 +15,18 @@ import { wsRoute } from './ws-route.ts'
  */
 export function pushChannel(
   app: FastifyInstance,
-  deps: { core: ControllerCore; tokens: TokenVerifier | undefined; options: EventsOptions; log: Logger },
+  deps: {
+    core: ControllerCore
+    tokens: TokenVerifier | undefined
+    sessions?: SessionVerifier | undefined
+    options: EventsOptions
+    log: Logger
+  },
 ): EventHub {
   const log = deps.log.child({ component: 'events' })
   const hub = new EventHub({ replayEvents: deps.options.replayEvents, replayBytes: deps.options.replayBytes })
   const stop = forwardControllerEvents(deps.core, hub, log)
-  const routeDeps = { hub, options: deps.options, log, tokens: deps.tokens }
+  const routeDeps = { hub, options: deps.options, log, tokens: deps.tokens, sessions: deps.sessions }
   sseRoute(app, routeDeps)
   wsRoute(app, routeDeps)
   app.addHook('preClose', (done) => {

@@ -29,5 +29,5 @@ export function pushRequest(
   const resumeAfter = resumePoint(request)
   if (deps.hub.clients >= deps.options.maxClients)
     throw createError('GW_ERR_EVENTS_TOO_MANY_CLIENTS', [deps.options.maxClients])
-  return { patterns, resumeAfter, who: clientIdentity(request, deps.tokens) }
+  return { patterns, resumeAfter, who: clientIdentity(request, deps.tokens, deps.sessions) }
 }

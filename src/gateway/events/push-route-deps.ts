@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.ts'
-import type { TokenVerifier } from '../auth.ts'
+import type { SessionVerifier, TokenVerifier } from '../auth.ts'
 import type { EventHub } from './event-hub.ts'
 import type { EventsOptions } from './events-options.ts'
 
@@ -10,4 +10,6 @@ export interface PushRouteDeps {
   log: Logger
   /** The token store, to re-check a client's token at each heartbeat; undefined when authentication is off. */
   tokens: TokenVerifier | undefined
+  /** The console's sessions, to end a cookie client's stream at logout or expiry; undefined without the console. */
+  sessions?: SessionVerifier | undefined
 }
