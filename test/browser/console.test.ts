@@ -3,7 +3,7 @@
  * browser), against a gateway and the real example bundle started here on loopback. It walks the seed's steps —
  * log in as the admin, change the initial password, Token, Add Token (Read), copy the secret, use it from the API
  * explorer (GET /example 200, PUT /example 403), revoke it, see it refused — and saves a screenshot of every page
- * at 1280 and 360 px under test-artifacts/.
+ * at 1280 and 360 px under test-artifacts/. The login and the way to the Token page are done with the keyboard only.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -84,8 +84,16 @@ test('console in chromium: login, forced password change, Add Token, explorer wi
   await page.getByLabel('Password').fill('not the password')
   await page.getByRole('button', { name: 'Log in' }).click()
   await page.getByText('Wrong username or password.').waitFor()
-  await page.getByLabel('Password').fill(initial)
-  await page.getByRole('button', { name: 'Log in' }).click()
+  // the second attempt with the keyboard only: Tab to the fields, Enter submits
+  await page.getByLabel('Password').fill('')
+  await page.getByLabel('Username').fill('')
+  await page.locator('body').focus()
+  await tabTo(page, '#login-username')
+  await page.keyboard.type('admin')
+  await page.keyboard.press('Tab')
+  assert.equal(await page.evaluate('document.activeElement.type'), 'password')
+  await page.keyboard.type(initial)
+  await page.keyboard.press('Enter')
 
   // 2. the initial password must be changed first
   await page.getByRole('heading', { name: 'Choose your own password' }).waitFor()
@@ -103,8 +111,15 @@ test('console in chromium: login, forced password change, Add Token, explorer wi
   assert.match(String(await card.textContent()), /Online/)
   await shot('3-bundles')
 
-  // 4. Token → Add Token, Read, copy the secret
-  await page.getByRole('link', { name: 'Token', exact: true }).click()
+  // 4. Token (reached with the keyboard: Tab to the link, a visible focus ring, Enter) → Add Token, Read, copy
+  await page.locator('body').focus()
+  await tabTo(page, 'a[data-page="tokens"]')
+  assert.notEqual(
+    await page.evaluate('getComputedStyle(document.activeElement).outlineStyle'),
+    'none',
+    'the focused link shows a focus ring',
+  )
+  await page.keyboard.press('Enter')
   await page.getByRole('heading', { name: 'API tokens' }).waitFor()
   assert.equal(String(await page.locator('#root-token-file').textContent()), gw.tokenFile)
   await page.getByRole('button', { name: 'Add Token' }).click()
@@ -187,3 +202,12 @@ test('console in chromium: login, forced password change, Add Token, explorer wi
   t.diagnostic(`whole walk-through: ${Date.now() - started} ms`)
   assert.deepEqual(problems, [], 'no script error and no CSP violation in the page')
 })
+
+/** Presses Tab until the focused element matches `selector` (at most 30 times): keyboard navigation reaches it. */
+async function tabTo(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    await page.keyboard.press('Tab')
+    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`)) return
+  }
+  throw new Error(`Tab never reached ${selector}`)
+}
