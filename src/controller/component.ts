@@ -7,6 +7,7 @@ export type BuiltinHandler = (request: Envelope, context: { clientId: string | u
 export interface BuiltinAnswer {
   code: number
   data?: JsonObject
+  /** Hold the reply back this long (rejection damping); infinity: never answer, the session ttl does. */
   delayMs?: number
 }
 

@@ -617,7 +617,10 @@ export class ControllerCore {
       resource: s.pending.resource,
       data: answer.data,
     })
-    if (answer.delayMs && answer.delayMs > 0) {
+    if (answer.delayMs === Number.POSITIVE_INFINITY) {
+      // damping backlog beyond the built-in ttl: no timer; the session's ttl answers (408), as for any late answer
+      this.#stats.dropped++
+    } else if (answer.delayMs && answer.delayMs > 0) {
       const t = this.#clock.setTimeout(() => {
         this.#delayed.delete(t)
         this.#response(reply)
@@ -861,10 +864,16 @@ export class ControllerCore {
   }
 
   /** §8.2: a rejected POST reply for a name goes out no sooner than the interval after the previous one [WP-41]. */
+  /**
+   * [WP-41] How long to hold a rejected POST's reply for `name`: one reply per name per interval. A backlog that
+   * would outlast the built-in ttl gets no timer at all (infinity): its session ends with the ttl, so a flood of
+   * rejected POSTs never stacks timers without bound.
+   */
   #rejectionDelay(name: string): number {
     const now = this.#clock.now()
     const last = this.#lastRejection.get(name)
     const at = last === undefined ? now : Math.max(now, last + this.#rejectionIntervalMs)
+    if (at - now >= BUILTIN_TTL_SEC * 1000) return Number.POSITIVE_INFINITY
     this.#lastRejection.set(name, at)
     if (this.#lastRejection.size > 256) {
       for (const [k, v] of this.#lastRejection)

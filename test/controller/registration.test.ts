@@ -303,6 +303,34 @@ describe('rejection damping (§8.2)', () => {
     assert.equal(h.take('r').length, 1)
   })
 
+  test('[WP-41] a flood of rejected POSTs stacks no timers past the built-in ttl: the backlog ends with 408', () => {
+    const h = new Harness()
+    h.register('a', { resources: ['/a'] })
+    for (let i = 0; i < 15; i++)
+      h.send({
+        id: h.id(),
+        method: 'post',
+        resource: REG,
+        tunnel: 'r',
+        data: { ...full, name: 'b', resources: ['/a'] },
+      })
+    const codes: number[] = []
+    for (let s = 0; s < 11; s++) {
+      codes.push(...h.take('r').map((m) => m.code as number))
+      h.clock.advance(1000)
+    }
+    codes.push(...h.take('r').map((m) => m.code as number))
+    assert.equal(h.clock.pending, 0, 'once every session has ended, no damping timer is left')
+    assert.deepEqual(
+      codes.filter((c) => c === 409).length,
+      10,
+      'one reply per second while the built-in ttl (10 s) lasts',
+    )
+    assert.deepEqual(codes.filter((c) => c === 408).length, 5, 'the rest end with the ttl')
+    h.clock.advance(60_000)
+    assert.equal(h.take('r').length, 0, 'nothing is left to fire later')
+  })
+
   test('[WP-41] damping is per name, and successful POSTs are never delayed', () => {
     const h = new Harness()
     h.register('a', { resources: ['/a'] })
