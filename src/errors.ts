@@ -23,6 +23,7 @@ export const ERRORS = {
   GW_ERR_BROKER_CREDENTIAL_STORE: { status: 500, message: 'Broker credential store %s: %s' },
   GW_ERR_CLI_USAGE: { status: 400, message: '%s' },
   GW_ERR_CLI_HTTP: { status: 503, message: 'cannot reach the web service at %s: %s' },
+  GW_ERR_TLS_FILE: { status: 500, message: 'Cannot read the TLS file of %s (%s): %s' },
   GW_ERR_TOKEN_INVALID: { status: 400, message: '%s' },
   GW_ERR_TOKEN_NOT_FOUND: { status: 404, message: "no token with id '%s'" },
   GW_ERR_TOKEN_STORE: { status: 500, message: 'Token store %s: %s' },

@@ -15,6 +15,7 @@ import {
 } from './controller/index.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { readPem } from './read-pem.ts'
 import { BrokerCredentialStore, defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
 import { type ConsoleUsers, openConsoleUsers } from './users/index.ts'
 
@@ -103,9 +104,12 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     let brokerUrl: string
     let brokerCredentials: BrokerCredentialStore | undefined
     if (cfg.broker.url) {
-      const mqtt: Record<string, string> = {}
+      const mqtt: Record<string, string | Buffer> = {}
       if (cfg.broker.username) mqtt.username = cfg.broker.username
       if (cfg.broker.password) mqtt.password = cfg.broker.password
+      if (cfg.broker.caFile) mqtt.ca = readPem(cfg.broker.caFile, 'broker.caFile')
+      if (cfg.broker.certFile) mqtt.cert = readPem(cfg.broker.certFile, 'broker.certFile')
+      if (cfg.broker.keyFile) mqtt.key = readPem(cfg.broker.keyFile, 'broker.keyFile')
       controller = await startController(
         { external: { url: cfg.broker.url, mqtt, connectTimeoutMs: cfg.broker.connectTimeoutMs } },
         coreOptions,

@@ -18,6 +18,11 @@ export const DEFAULTS = {
     /** Credentials for the external broker. */
     username: '',
     password: '',
+    /** TLS (`mqtts://`, `wss://`) to the external broker: the CA that signed its certificate (PEM file); empty: the system's CAs. */
+    caFile: '',
+    /** Client certificate and key (PEM files) when the external broker asks for one. */
+    certFile: '',
+    keyFile: '',
     /** Give up starting when the external broker does not answer within this time. */
     connectTimeoutMs: 10_000,
   },
@@ -102,6 +107,9 @@ export const CONFIG_SCHEMA = {
         url: { type: 'string', pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$' },
         username: { type: 'string' },
         password: { type: 'string' },
+        caFile: { type: 'string' },
+        certFile: { type: 'string' },
+        keyFile: { type: 'string' },
         connectTimeoutMs: { type: 'integer', minimum: 100 },
       },
     },
@@ -170,6 +178,9 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_BROKER_URL: ['broker', 'url', 'string'],
   BUNDLEGATE_BROKER_USERNAME: ['broker', 'username', 'string'],
   BUNDLEGATE_BROKER_PASSWORD: ['broker', 'password', 'string'],
+  BUNDLEGATE_BROKER_CA_FILE: ['broker', 'caFile', 'string'],
+  BUNDLEGATE_BROKER_CERT_FILE: ['broker', 'certFile', 'string'],
+  BUNDLEGATE_BROKER_KEY_FILE: ['broker', 'keyFile', 'string'],
   BUNDLEGATE_MODE: ['controller', 'mode', 'string'],
   BUNDLEGATE_LIVENESS: ['controller', 'liveness', 'boolean'],
   BUNDLEGATE_LOCAL_ID: ['controller', 'localId', 'string'],

@@ -14,7 +14,13 @@ import {
 } from '../protocol/index.ts'
 import { BundleError } from './bundle-error.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
-import { brokerCredentialsFromEnv, brokerUrlFromEnv, debugFromEnv, publishQosFromEnv } from './env.ts'
+import {
+  brokerCredentialsFromEnv,
+  brokerTlsFromEnv,
+  brokerUrlFromEnv,
+  debugFromEnv,
+  publishQosFromEnv,
+} from './env.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
   Answer,
@@ -280,6 +286,7 @@ export class Bundle {
       keepalive: 30,
       protocolVersion: 4,
       ...brokerCredentialsFromEnv(), // BROKER_USERNAME / BROKER_PASSWORD (docs/security.md)
+      ...brokerTlsFromEnv(), // BROKER_CA_FILE / BROKER_CERT_FILE / BROKER_KEY_FILE (docs/external-broker.md)
       ...this.#options.mqtt,
       // [WP-47] the will tells the controller we are gone (external brokers).
       will: {

@@ -1,3 +1,4 @@
+import { readPem } from '../read-pem.ts'
 /**
  * The broker address of a bundle: `BROKER_URL`, else the original stack's `BROKER_PORT_1883_TCP_ADDR` and
  * `BROKER_PORT_1883_TCP_PORT`, else `mqtt://127.0.0.1:1883`.
@@ -35,4 +36,25 @@ export function brokerCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   const username = env.BROKER_USERNAME
   const password = env.BROKER_PASSWORD
   return username && password !== undefined ? { username, password } : {}
+}
+
+/**
+ * TLS material for `mqtts://` brokers from `BROKER_CA_FILE`, `BROKER_CERT_FILE`, `BROKER_KEY_FILE` (PEM files, read
+ * once at start). A file that cannot be read is an error naming the variable, not a silent plain connection.
+ */
+export function brokerTlsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+} {
+  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {}
+  for (const [name, key] of [
+    ['BROKER_CA_FILE', 'ca'],
+    ['BROKER_CERT_FILE', 'cert'],
+    ['BROKER_KEY_FILE', 'key'],
+  ] as const) {
+    const path = env[name]
+    if (path) tls[key] = readPem(path, name)
+  }
+  return tls
 }

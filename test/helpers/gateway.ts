@@ -29,6 +29,8 @@ export async function startTestGateway(
     mode?: 'default' | 'sanji-compat'
     liveness?: boolean
     url?: string
+    /** More external-broker settings (credentials, TLS files), with `url`. */
+    broker?: Partial<Config['broker']>
     auth?: boolean
     debug?: boolean
     events?: Partial<Config['events']>
@@ -39,7 +41,7 @@ export async function startTestGateway(
   const config = await loadConfig({
     env: {},
     flags: {
-      broker: overrides.url ? { url: overrides.url } : { host: '127.0.0.1', port: 0 },
+      broker: overrides.url ? { url: overrides.url, ...overrides.broker } : { host: '127.0.0.1', port: 0 },
       controller: { mode: overrides.mode ?? 'default', liveness: overrides.liveness ?? true },
       http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { accessSync, constants } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -288,6 +288,14 @@ export function findMosquitto(): string | undefined {
   return undefined
 }
 
+/** What a test's mosquitto requires of its clients. */
+export interface MosquittoOptions {
+  /** Only these users may connect (a mosquitto password file); anonymous clients are refused. */
+  users?: Record<string, string>
+  /** TLS on the listener with this server certificate (PEM files); the URL becomes `mqtts://`. */
+  tls?: { caFile: string; certFile: string; keyFile: string }
+}
+
 /** A mosquitto broker of one test. */
 export interface Mosquitto {
   readonly url: string
@@ -310,18 +318,39 @@ export interface Mosquitto {
  * Starts `mosquitto -c <temp conf>` on a free loopback port (anonymous, no persistence, logging to a file in its
  * temp directory) and resolves once the port accepts TCP connections. Undefined when mosquitto is not installed.
  */
-export async function startMosquitto(): Promise<Mosquitto | undefined> {
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto | undefined> {
   const bin = findMosquitto()
   if (bin === undefined) return undefined
   const dir = await mkdtemp(join(tmpdir(), 'bundlegate-e2e-mosquitto-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
   const logFile = join(dir, 'mosquitto.log')
+  // as root, mosquitto drops privileges to the 'mosquitto' user, which cannot read files in our 0700 temp dir
+  const security: string[] =
+    process.getuid?.() === 0 ? ['user root', 'allow_anonymous true'] : ['allow_anonymous true']
+  if (options.users) {
+    const file = join(dir, 'passwords')
+    await writeFile(file, '')
+    for (const [user, password] of Object.entries(options.users))
+      execFileSync('mosquitto_passwd', ['-b', file, user, password])
+    security.splice(
+      security.indexOf('allow_anonymous true'),
+      1,
+      'allow_anonymous false',
+      `password_file ${file}`,
+    )
+  }
+  if (options.tls)
+    security.push(
+      `cafile ${options.tls.caFile}`,
+      `certfile ${options.tls.certFile}`,
+      `keyfile ${options.tls.keyFile}`,
+    )
   await writeFile(
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...security,
       'persistence false',
       `log_dest file ${logFile}`,
       'log_type error',
@@ -377,7 +406,7 @@ export async function startMosquitto(): Promise<Mosquitto | undefined> {
   }
   let closed: Promise<void> | undefined
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     dir,
     stop: () => halt('SIGTERM'),
