@@ -6,7 +6,7 @@
 
 import { type JsonObject, routeToPattern } from '../protocol/index.ts'
 import type { Manifest, ManifestRole } from './manifest.ts'
-import { type RouteSpec, routeSchemas } from './router.ts'
+import { bodyMethods, type RouteSpec, routeSchemas } from './router.ts'
 
 /** What a bundle registers for one role: the `data` of `POST /controller/registration`. */
 export interface RegistrationProfile {
@@ -73,14 +73,18 @@ function schemasOf(routes: readonly RouteSpec[], patterns: readonly string[]): J
     if (!patterns.includes(pattern)) continue
     const list =
       r.methods === undefined ? ALL_METHODS : typeof r.methods === 'string' ? [r.methods] : r.methods
+    // the body schema only where the SDK checks it: a GET has no body
+    const withBody = body ? bodyMethods(r) : new Set<string>()
     for (const m of list) {
       const method = String(m).toLowerCase()
+      if (!response && !withBody.has(method)) continue
       const slot = out[pattern] ?? {}
       out[pattern] = slot
       const entry = slot[method] ?? {}
       slot[method] = entry
       // the first route that declares a schema for a pattern and method wins (routes run in declaration order)
-      if (body && entry.body === undefined) entry.body = structuredClone(body) as JsonObject
+      if (body && withBody.has(method) && entry.body === undefined)
+        entry.body = structuredClone(body) as JsonObject
       if (response && entry.response === undefined) entry.response = structuredClone(response) as JsonObject
     }
   }

@@ -4,7 +4,10 @@ import type { EventHandler, Method, RequestHandler } from './message.ts'
 
 /** JSON Schemas of a route: the request's `data` and the answer's `data`. */
 export interface RouteSchemas {
-  /** What the request `data` must satisfy: checked before the handler runs, a failure answers 400. */
+  /**
+   * What the request `data` must satisfy: checked before the handler runs, a failure answers 400. Only for the
+   * route's methods that carry a body (see {@link bodyMethods}): POST and PUT, DELETE when named, never GET.
+   */
   body?: object
   /** What the handler answers (documentation: published in the gateway's OpenAPI document, not checked). */
   response?: object
@@ -62,6 +65,8 @@ const ALL: readonly Method[] = ['get', 'post', 'put', 'delete']
 interface Entry<H> {
   pattern: RoutePattern
   methods: ReadonlySet<string>
+  /** The methods whose `data` `validate` checks. */
+  bodyMethods: ReadonlySet<string>
   handler: H
   validate: ValidateFunction | undefined
   spec: RouteSpec | EventSpec
@@ -92,6 +97,19 @@ function methodsOf(spec: RouteSpec | EventSpec): Set<string> {
 }
 
 /**
+ * The methods of a route whose request `data` its body schema checks: POST and PUT; DELETE only when the route
+ * names it in `methods` (a DELETE usually has no body, so a route declared for every method does not check it);
+ * never GET (a GET has no body: its `data` is `{}` over HTTP, absent over MQTT).
+ */
+export function bodyMethods(spec: RouteSpec): Set<string> {
+  const out = new Set<string>()
+  for (const m of methodsOf(spec)) {
+    if (m === 'post' || m === 'put' || (m === 'delete' && spec.methods !== undefined)) out.add(m)
+  }
+  return out
+}
+
+/**
  * The bundle's route table (wire-protocol.md §6 item 7): every route whose method and pattern match runs.
  * Schemas are compiled once, when the route is added.
  */
@@ -116,6 +134,7 @@ export class Router {
     this.#routes.push({
       pattern: compileRoute(spec.resource),
       methods: methodsOf(spec),
+      bodyMethods: bodyMethods(spec),
       handler,
       validate,
       spec,
@@ -131,6 +150,7 @@ export class Router {
     this.#events.push({
       pattern: compileRoute(spec.resource),
       methods: methodsOf(spec),
+      bodyMethods: new Set(),
       handler,
       validate: undefined,
       spec,
@@ -159,7 +179,8 @@ function find<H>(entries: readonly Entry<H>[], method: string, resource: string)
   for (const e of entries) {
     if (!e.methods.has(lower)) continue
     const param = e.pattern.match(resource)
-    if (param) out.push({ handler: e.handler, param, validate: e.validate })
+    if (param)
+      out.push({ handler: e.handler, param, validate: e.bodyMethods.has(lower) ? e.validate : undefined })
   }
   return out
 }

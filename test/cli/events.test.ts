@@ -3,6 +3,7 @@
  * reconnects and resumes with Last-Event-ID when the connection drops, and refuses what retrying cannot fix.
  */
 import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import type { Gateway } from '../../src/server.ts'
 import { runCli, startCli } from '../helpers/cli.ts'
@@ -102,4 +103,78 @@ describe('bundlegate events', () => {
     assert.equal(help.code, 0)
     assert.match(help.stdout, /Last-Event-ID/)
   })
+})
+
+/** A stand-in gateway on a free loopback port answering each request in turn with `answers[n]`; records requests. */
+async function scriptedGateway(
+  t: { after(fn: () => unknown): void },
+  answers: Array<(res: ServerResponse) => void>,
+): Promise<{ url: string; requests: IncomingMessage[] }> {
+  const requests: IncomingMessage[] = []
+  const server = createServer((req, res) => {
+    requests.push(req)
+    const answer = answers[Math.min(requests.length, answers.length) - 1]
+    answer?.(res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, requests }
+}
+
+const stream = (id: number, data: unknown) => (res: ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  res.end(
+    `id: ${id}\ndata: ${JSON.stringify({ resource: '/x', method: 'put', code: 200, data, time: 't' })}\n\n`,
+  )
+}
+const refuse =
+  (status: number, code: string, headers: Record<string, string> = {}) =>
+  (res: ServerResponse) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers })
+    res.end(JSON.stringify({ message: `refused ${status}`, code }))
+  }
+
+test('bundlegate events: 503 and 429 while reconnecting are retried (Retry-After honoured) and resume with Last-Event-ID', async (t) => {
+  const gw = await scriptedGateway(t, [
+    stream(41, 1),
+    refuse(503, 'GW_ERR_EVENTS_TOO_MANY_CLIENTS', { 'retry-after': '1' }),
+    refuse(429, 'GW_ERR_RATE_LIMITED'),
+    refuse(502, 'BAD_GATEWAY'),
+    stream(42, 2),
+  ])
+  const cli = startCli(['events', '/x', '--url', gw.url, '--token', 'x', '--count', '2', '--json'])
+  assert.equal(await cli.done, 0, cli.stderr())
+  assert.deepEqual(
+    cli.lines().map((l) => (JSON.parse(l) as { data: number }).data),
+    [1, 2],
+  )
+  assert.deepEqual(
+    gw.requests.map((r) => r.headers['last-event-id']),
+    [undefined, '41', '41', '41', '41'],
+  )
+  const err = cli.stderr()
+  assert.match(err, /503 Service Unavailable .*GW_ERR_EVENTS_TOO_MANY_CLIENTS.*; reconnecting in 1000 ms/)
+  assert.match(err, /429 Too Many Requests .*; reconnecting in \d+ ms/)
+  assert.match(err, /502 Bad Gateway .*; reconnecting in \d+ ms/)
+})
+
+test('bundlegate events: a first connection answered 503 is retried; 401, 403 and 404 exit 1 at once', async (t) => {
+  const busy = await scriptedGateway(t, [refuse(503, 'GW_ERR_EVENTS_TOO_MANY_CLIENTS'), stream(7, 'ok')])
+  const cli = startCli(['events', '/x', '--url', busy.url, '--token', 'x', '--count', '1'])
+  assert.equal(await cli.done, 0, cli.stderr())
+  assert.equal(busy.requests.length, 2)
+  assert.match(cli.stderr(), /503 Service Unavailable .*; reconnecting in 500 ms/)
+  for (const [status, code] of [
+    [401, 'GW_ERR_AUTH_INVALID'],
+    [403, 'GW_ERR_AUTH_FORBIDDEN'],
+    [404, 'GW_ERR_NOT_FOUND'],
+  ] as const) {
+    const gw = await scriptedGateway(t, [refuse(status, code), stream(1, 'never')])
+    const r = await runCli(['events', '/x', '--url', gw.url, '--token', 'x', '--count', '1'])
+    assert.equal(r.code, 1, `${status}: ${r.stderr}`)
+    assert.equal(gw.requests.length, 1, `${status} is not retried`)
+    assert.match(r.stderr, new RegExp(`^bundlegate: ${status} .*${code}`))
+    assert.doesNotMatch(r.stderr, /reconnecting/)
+  }
 })

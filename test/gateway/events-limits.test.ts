@@ -191,3 +191,102 @@ test('a replay larger than the client buffer is fed as the client reads, not dro
     [],
   )
 })
+
+/**
+ * Publishes a marker event, seen by a first client that then leaves (so it cannot be the one dropped later), then
+ * `count` events of `chars` characters that wait in the ring after it; returns the marker's id to resume from.
+ */
+async function ringAfterMarker(
+  gw: Awaited<ReturnType<typeof startEventsGateway>>,
+  sink: ReturnType<typeof logSink>,
+  count: number,
+  chars: number,
+): Promise<number> {
+  const first = await openSse(`${gw.httpUrl}/api/v1/events?resource=/rp/%23`, {
+    'mx-api-token': gw.rootToken,
+  })
+  gw.controller.core.event({ method: 'put', resource: '/rp/mark', code: 200, data: null })
+  await first.waitForEvents(1)
+  const markId = first.events()[0]?.id as number
+  first.close()
+  await waitFor(
+    () => sink.lines.some((l) => l.msg === 'push client disconnected'),
+    5000,
+    'the gateway to see it go',
+  )
+  const chunk = 'z'.repeat(chars)
+  for (let n = 0; n < count; n++)
+    gw.controller.core.event({ method: 'put', resource: `/rp/${n}`, code: 200, data: { n, chunk } })
+  return markId
+}
+
+test('WebSocket: a resuming client that never reads holds at most the limit plus one event, then is dropped as a slow consumer', async (t) => {
+  const defer = lifo(t)
+  const sink = logSink('debug')
+  const gw = await startEventsGateway({
+    events: { clientBufferBytes: LIMIT, replayEvents: 10_000, replayBytes: 128 << 20, heartbeatMs: 1000 },
+    logger: sink.logger,
+  })
+  defer(() => gw.close())
+  // 2000 events of 32 KiB waiting in the ring: ~1000 times the client's limit
+  const markId = await ringAfterMarker(gw, sink, 2000, EVENT_DATA_CHARS)
+  const serverSockets: Socket[] = []
+  const onUpgrade = (_req: unknown, socket: Socket) => serverSockets.push(socket)
+  gw.http.server.prependListener('upgrade', onUpgrade)
+  defer(() => gw.http.server.off('upgrade', onUpgrade))
+  const ws = await openWs(
+    `${gw.httpUrl.replace('http', 'ws')}/api/v1/ws?resource=/rp/%23&lastEventId=${markId}`,
+    { 'mx-api-token': gw.rootToken },
+  )
+  ;(ws.ws as unknown as { _socket: Socket })._socket.pause()
+  defer(() => ws.ws.terminate())
+  const server = serverSockets[0]
+  assert.ok(server, 'the server side of the upgrade')
+  const dropped = () => sink.lines.find((l) => l.msg === 'push client dropped')
+  // the gateway's own buffer for the socket, sampled until the client is dropped (within two heartbeats)
+  let most = 0
+  await waitFor(
+    () => {
+      most = Math.max(most, server.writableLength)
+      return dropped() !== undefined
+    },
+    15_000,
+    'the resuming client to be dropped',
+  )
+  const line = dropped()
+  t.diagnostic(
+    `most buffered by the gateway: ${most} B; at the drop ${line?.bufferedBytes} B (limit ${LIMIT} B)`,
+  )
+  assert.ok(most <= LIMIT + EVENT_DATA_CHARS + 512, `socket buffer ${most} > limit + one event`)
+  assert.equal(line?.reason, 'slow consumer')
+  assert.equal(line?.catchingUp, true)
+  assert.ok(
+    (line?.bufferedBytes as number) <= LIMIT + EVENT_DATA_CHARS + 512,
+    `buffered ${line?.bufferedBytes}`,
+  )
+})
+
+test('SSE: a replay with a limit below the socket highWaterMark (8 KiB, 10 KiB events) does not stall', async (t) => {
+  const defer = lifo(t)
+  const sink = logSink('debug')
+  const gw = await startEventsGateway({ events: { clientBufferBytes: 8192 }, logger: sink.logger })
+  defer(() => gw.close())
+  const markId = await ringAfterMarker(gw, sink, 5, 10 * 1024)
+  const sse = await openSse(`${gw.httpUrl}/api/v1/events?resource=/rp/%23`, {
+    'mx-api-token': gw.rootToken,
+    'last-event-id': String(markId),
+  })
+  defer(() => sse.close())
+  gw.controller.core.event({ method: 'put', resource: '/rp/live', code: 200, data: { n: 5 } })
+  // before the fix the replay waited for a 'drain' Node never emits (no write had returned false)
+  await sse.waitForEvents(6, 10_000)
+  assert.deepEqual(
+    sse.events().map((e) => (e.data as { n: number }).n),
+    [0, 1, 2, 3, 4, 5],
+  )
+  assert.ok(!sse.ended)
+  assert.deepEqual(
+    sink.lines.filter((l) => l.msg === 'push client dropped'),
+    [],
+  )
+})

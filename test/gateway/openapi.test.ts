@@ -58,8 +58,9 @@ function assertValid(doc: unknown): void {
   const schemas = new Ajv2020({ strict: false, validateFormats: false })
   const base = 'https://bundlegate.invalid/openapi.json'
   schemas.addSchema({ ...(doc as object), $id: base })
+  // a JSON pointer in a URI fragment: `~` and `/` escaped, then percent-encoded (a path may hold `%7B`)
   const pointer = (...parts: string[]) =>
-    parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
+    parts.map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')
   let compiled = 0
   for (const [path, item] of Object.entries((doc as Doc).paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -316,23 +317,25 @@ describe('the example bundle in the OpenAPI document', () => {
   })
 })
 
+/** A registered component as `core.components()` lists it. */
+const component = (over: Partial<ComponentInfo>): ComponentInfo => ({
+  name: 'py',
+  role: 'model',
+  description: 'A Python bundle',
+  ttlSec: 60,
+  hooks: [],
+  patterns: [],
+  tunnel: '123',
+  builtin: false,
+  clientId: 'c',
+  online: true,
+  registeredAt: 0,
+  data: {},
+  stats: { requests: 0, errors: 0, lastError: undefined },
+  ...over,
+})
+
 describe('buildOpenApi without a gateway', () => {
-  const component = (over: Partial<ComponentInfo>): ComponentInfo => ({
-    name: 'py',
-    role: 'model',
-    description: 'A Python bundle',
-    ttlSec: 60,
-    hooks: [],
-    patterns: [],
-    tunnel: '123',
-    builtin: false,
-    clientId: 'c',
-    online: true,
-    registeredAt: 0,
-    data: {},
-    stats: { requests: 0, errors: 0, lastError: undefined },
-    ...over,
-  })
   test('a bundle that declares nothing (the Python SDK): all four methods, param<n>, a `#` catch-all; views are not paths', () => {
     const doc = buildOpenApi({
       components: [
@@ -387,12 +390,112 @@ describe('resourcePath: controller patterns as OpenAPI paths', () => {
       path: '/files/{path}',
       params: [{ name: 'path', catchAll: true }],
     })
-    assert.deepEqual(resourcePath('/x/+/+', ['id', 'id']).path, '/x/{id}/{id2}')
-    assert.deepEqual(resourcePath('/x/#/y').path, '/x/#/y', 'a `#` that is not last is literal')
+    assert.deepEqual(resourcePath('/x/+/+', ['id', 'id'])?.path, '/x/{id}/{id2}')
+  })
+
+  test('wire-protocol.md §5.1: `#` anywhere takes the rest, `+` may sit inside a level, a blocked `+` is literal', () => {
+    // the walk stops at `#`: `/c/#/d` matches what `/c/#` matches, `/e#` anything after `/e`
+    assert.deepEqual(resourcePath('/c/#/d'), {
+      path: '/c/{path}',
+      params: [{ name: 'path', catchAll: true }],
+      ignored: '/d',
+    })
+    assert.deepEqual(resourcePath('/e#')?.path, '/e{path}')
+    assert.deepEqual(resourcePath('#')?.path, '{path}')
+    assert.deepEqual(resourcePath('/networ+')?.path, '/networ{param1}')
+    assert.deepEqual(resourcePath('/a/+#')?.path, '/a/{param1}{path}')
+    // a greedy `+` followed by a character can never pass the walk: only equality (step 3) matches
+    assert.deepEqual(resourcePath('/a+b/+'), { path: '/a+b/+', params: [] })
+    // matched verbatim, undecoded [WP-25]: an escape stays as the client sends it
+    assert.deepEqual(resourcePath('/f/%7B')?.path, '/f/%7B')
+  })
+
+  test('patterns no OpenAPI path can reach are left out (undefined)', () => {
+    // resources under /api/v1 start with `/`; a `?` would be the query; braces would read as a template; bad escapes
+    for (const p of ['rel', '+/x', '/g?x=1', '/f/{', '/a{b}', '/sp ace', '/f/%zz', '/f/%4'])
+      assert.equal(resourcePath(p), undefined, p)
+  })
+})
+
+test('a GET never gets a request body, even from a registration that gives it a body schema', () => {
+  const body = { type: 'object', required: ['value'] }
+  const doc = buildOpenApi({
+    components: [
+      component({
+        name: 'old',
+        patterns: ['/o'],
+        data: { schemas: { '/o': { get: { body }, put: { body } } } },
+      }),
+    ],
+    routes: [],
+    version: '0',
+    rateLimited: false,
+    auth: true,
+    generation: 1,
+  }) as unknown as Doc
+  assertValid(doc)
+  assert.equal(doc.paths['/api/v1/o']!.get.requestBody, undefined)
+  assert.deepEqual(doc.paths['/api/v1/o']!.put.requestBody.content['application/json'].schema, body)
+})
+
+describe('odd patterns in the document', () => {
+  test('valid OpenAPI 3.1: no two templated paths alike, no literal `#` or `?`, unreachable patterns listed apart', () => {
+    const doc = buildOpenApi({
+      components: [
+        component({
+          name: 'b1',
+          patterns: ['/a/+', '/a/#', '/c/#/d', '/e#', '/f/%7B', '/f/{', '/g?x=1', 'rel', '/h/+'],
+          data: { methods: { '/a/+': ['get'], '/a/#': ['get', 'put'] }, paramNames: { '/h/+': ['id'] } },
+        }),
+        component({ name: 'b2', patterns: ['/h/+', '/c/#'], data: { paramNames: { '/h/+': ['key'] } } }),
+      ],
+      routes: [],
+      version: '0',
+      rateLimited: false,
+      auth: true,
+      generation: 1,
+    }) as unknown as Doc & { 'x-bundlegate-undocumented': unknown }
+    assertValid(doc)
+    const keys = Object.keys(doc.paths)
+    const shapes = keys.map((k) => k.replace(/\{[^}]*\}/g, '{}'))
     assert.deepEqual(
-      resourcePath('/a{b}').path,
-      '/a%7Bb%7D',
-      'braces in literal levels cannot read as a template',
+      shapes.filter((k, i) => shapes.indexOf(k) !== i),
+      [],
+      'OpenAPI 3.1: templated paths that differ only by names are identical',
     )
+    for (const k of keys) assert.doesNotMatch(k, /[#?]/, k)
+    assert.deepEqual(keys, [
+      '/api/v1/a/{param1}',
+      '/api/v1/c/{path}',
+      '/api/v1/e{path}',
+      '/api/v1/f/%7B',
+      '/api/v1/h/{id}',
+    ])
+    // `/a/+` and `/a/#` share one path: GET from the first, PUT from the second, the fan-out said
+    const a = doc.paths['/api/v1/a/{param1}']!
+    assert.deepEqual(a['x-bundlegate-patterns'], ['/a/+', '/a/#'])
+    assert.match(a.get.description, /Also sent to bundle `b1` \(pattern `\/a\/#`\)/)
+    assert.match(a.put.summary, /PUT \/a\/#/)
+    assert.deepEqual(
+      a.put.parameters.map((p: { name: string; description: string }) => [
+        p.name,
+        /`\/` included/.test(p.description),
+      ]),
+      [['param1', true]],
+    )
+    // the same pattern from two bundles with other names: one path, the first names
+    const h = doc.paths['/api/v1/h/{id}']!
+    assert.deepEqual(
+      h.get.parameters.map((p: { name: string }) => p.name),
+      ['id'],
+    )
+    assert.match(h.get.description, /Also sent to bundle `b2`/)
+    assert.deepEqual(doc.paths['/api/v1/c/{path}']!['x-bundlegate-patterns'], ['/c/#/d', '/c/#'])
+    assert.match(doc.paths['/api/v1/c/{path}']!.get.description, /ignores what follows `#`.*`\/d`/)
+    assert.deepEqual(doc['x-bundlegate-undocumented'], [
+      { bundle: 'b1', pattern: '/f/{' },
+      { bundle: 'b1', pattern: '/g?x=1' },
+      { bundle: 'b1', pattern: 'rel' },
+    ])
   })
 })

@@ -115,6 +115,41 @@ describe('Bundle', () => {
     assert.deepEqual(none.message.data, { message: "Route '/thermo/5?x=1' not found." })
   })
 
+  test('a body schema on a route for every method checks POST and PUT, never GET; DELETE only when named', async (t) => {
+    const gw = await setup(t)
+    const bundle = createBundle({
+      manifest: manifest('cfg', [{ resource: '/cfg' }, { resource: '/cfg/:id' }]),
+      brokerUrl: gw.brokerUrl,
+      logger: silentLogger(),
+      signals: false,
+    })
+    const body = { type: 'object', required: ['value'], properties: { value: { type: 'number' } } }
+    bundle.route({ resource: '/cfg', schema: body }, (m) => ({ method: m.method }))
+    bundle.route({ resource: '/cfg/:id', methods: ['get', 'delete'], schema: { body } }, (m) => ({
+      method: m.method,
+    }))
+    await bundle.start()
+    gw.defer(() => bundle.stop())
+    const call = async (method: string, resource: string, data?: unknown) => {
+      const r = await gw.controller.core.request({
+        method,
+        resource,
+        ...(data === undefined ? {} : { data: data as null }),
+      })
+      return r.message.code
+    }
+    // a GET carries no body: over MQTT no data at all, over HTTP `{}`
+    assert.equal(await call('get', '/cfg'), 200)
+    assert.equal(await call('get', '/cfg', {}), 200)
+    assert.equal(await call('delete', '/cfg', {}), 200, 'DELETE not named: not checked')
+    assert.equal(await call('put', '/cfg', {}), 400)
+    assert.equal(await call('post', '/cfg', { value: 'x' }), 400)
+    assert.equal(await call('post', '/cfg', { value: 1 }), 200)
+    assert.equal(await call('get', '/cfg/1', {}), 200)
+    assert.equal(await call('delete', '/cfg/1', {}), 400, 'DELETE named with a body schema: checked')
+    assert.equal(await call('delete', '/cfg/1', { value: 2 }), 200)
+  })
+
   test('the debug flag puts the stack trace in 500 answers', async (t) => {
     const gw = await setup(t)
     const bundle = createBundle({

@@ -165,3 +165,23 @@ test('route schemas travel with the model registration as pattern → method →
   assert.equal(view!.data['schemas'], undefined)
   assert.equal(view!.data['paramNames'], undefined)
 })
+
+test('a body schema travels only for the methods the SDK checks: POST and PUT, DELETE when named, never GET', () => {
+  const manifest = validateManifest({
+    ...BASE,
+    role: 'model',
+    resources: [{ resource: '/all' }, { resource: '/named' }, { resource: '/both' }],
+  })
+  const body = { type: 'object', required: ['value'] }
+  const response = { type: 'object' }
+  const [model] = deriveProfiles(manifest, [
+    { resource: '/all', schema: body },
+    { resource: '/named', methods: ['get', 'delete'], schema: { body } },
+    { resource: '/both', schema: { body, response } },
+  ])
+  assert.deepEqual(model!.data['schemas'], {
+    '/all': { post: { body }, put: { body } },
+    '/named': { delete: { body } },
+    '/both': { get: { response }, post: { body, response }, put: { body, response }, delete: { response } },
+  })
+})

@@ -13,7 +13,9 @@ events (/bundles/<name>; /tokens/<id> for the admin token). One line per event:
 
 When the connection drops, it reconnects (after 0.5 s, doubling up to 10 s) and resumes with Last-Event-ID, so no
 event is missed while the gateway keeps it (events.replayEvents); a "gap" notice on stderr says when some were lost.
-Stops on Ctrl-C, or after --count events.
+An answer that may change by waiting (429, or 5xx such as 503 "too many event clients" or a gateway stopping) is
+retried the same way, after Retry-After when the answer gives one, on the first connection too; any other answer
+(400 bad pattern, 401/403 token, 404…) is printed and the command exits 1. Stops on Ctrl-C, or after --count events.
 
   bundlegate events /example
   bundlegate events '/network/+' '/bundles/#' --json
@@ -24,6 +26,22 @@ ${CLIENT_HELP.replace('how long to wait for the answer', 'how long to wait for e
 
 const FIRST_RETRY_MS = 500
 const MAX_RETRY_MS = 10_000
+/** A longer Retry-After is cut to this: the command keeps trying at least every five minutes. */
+const MAX_RETRY_AFTER_MS = 300_000
+
+/** Whether an HTTP status may change by waiting: 429 (rate limited) and any 5xx (overloaded, stopping, proxy). */
+function retryable(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599)
+}
+
+/** The wait a `Retry-After` header asks for (seconds or an HTTP date), capped; undefined when absent or unreadable. */
+function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined
+  const text = header.trim()
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now
+  if (Number.isNaN(ms)) return undefined
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS)
+}
 
 /** One parsed SSE message. */
 interface SseMessage {
@@ -130,31 +148,41 @@ export async function eventsCommand(argv: string[], io: CliIo): Promise<number> 
       stop.signal.addEventListener('abort', abortAttempt, { once: true })
       const connectTimer = setTimeout(abortAttempt, connectTimeoutMs)
       let problem: string
+      let waitMs = retryMs
       try {
         const res = await fetch(url, { headers, signal: attempt.signal, redirect: 'manual' })
         clearTimeout(connectTimer)
-        if (res.status !== 200 || !res.body) {
-          const text = await res.text()
-          // an answer that is not a stream will not change by retrying (bad token, bad pattern)
-          line(io.err, `bundlegate: ${res.status} ${res.statusText} ${text}`.trimEnd())
-          return 1
-        }
-        retryMs = FIRST_RETRY_MS
-        const parser = new SseParser()
-        const decoder = new TextDecoder()
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
-            if (m.id !== undefined) lastId = m.id
-            if (m.event === 'gap') {
-              line(io.err, `bundlegate: some events were lost (not kept by the gateway any more): ${m.data}`)
-              continue
+        if (res.status === 200 && res.body) {
+          retryMs = FIRST_RETRY_MS
+          waitMs = retryMs
+          const parser = new SseParser()
+          const decoder = new TextDecoder()
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            for (const m of parser.push(decoder.decode(chunk, { stream: true }))) {
+              if (m.id !== undefined) lastId = m.id
+              if (m.event === 'gap') {
+                line(
+                  io.err,
+                  `bundlegate: some events were lost (not kept by the gateway any more): ${m.data}`,
+                )
+                continue
+              }
+              if (m.event !== 'message') continue
+              line(io.out, json ? m.data : humanLine(m.data))
+              if (++printed >= count) return 0
             }
-            if (m.event !== 'message') continue
-            line(io.out, json ? m.data : humanLine(m.data))
-            if (++printed >= count) return 0
           }
+          problem = 'the gateway closed the stream'
+        } else {
+          const answer = `${res.status} ${res.statusText} ${(await res.text()).trim()}`.trimEnd()
+          // a bad token or pattern will not change by retrying (exit 1); a busy or stopping gateway may
+          if (!retryable(res.status)) {
+            line(io.err, `bundlegate: ${answer}`)
+            return 1
+          }
+          problem = answer
+          waitMs = Math.max(retryMs, retryAfterMs(res.headers.get('retry-after')) ?? 0)
         }
-        problem = 'the gateway closed the stream'
       } catch (err) {
         clearTimeout(connectTimer)
         if (stop.signal.aborted) break
@@ -167,9 +195,9 @@ export async function eventsCommand(argv: string[], io: CliIo): Promise<number> 
         stop.signal.removeEventListener('abort', abortAttempt)
         attempt.abort()
       }
-      line(io.err, `bundlegate: ${problem}; reconnecting in ${retryMs} ms`)
+      line(io.err, `bundlegate: ${problem}; reconnecting in ${waitMs} ms`)
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, retryMs)
+        const t = setTimeout(resolve, waitMs)
         stop.signal.addEventListener('abort', () => {
           clearTimeout(t)
           resolve()

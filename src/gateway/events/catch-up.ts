@@ -9,7 +9,7 @@ export interface CatchUpIo {
   gap(gap: NonNullable<Replay['gap']>): void
   /** The client's unsent data is above its limit. */
   full(): boolean
-  /** Calls `resume` once the client has taken some of its unsent data. */
+  /** Calls `resume` once the client's unsent data is back under its limit (never if the client ends first). */
   whenDrained(resume: () => void): void
   closed(): boolean
 }
@@ -52,13 +52,17 @@ export class CatchUp {
     const replay = this.#hub.since(this.#cursor)
     if (replay.gap) this.#io.gap(replay.gap)
     for (const e of replay.events) {
-      this.#cursor = e.id
-      if (!this.#io.wanted(e)) continue
-      this.#io.send(e)
+      if (!this.#io.wanted(e)) {
+        this.#cursor = e.id
+        continue
+      }
+      // fullness is checked before each send: the client never holds more than its limit plus one event
       if (this.#io.full()) {
         this.#io.whenDrained(() => this.#pump())
         return
       }
+      this.#cursor = e.id
+      this.#io.send(e)
     }
     this.#cursor = undefined // caught up: live from now on
   }

@@ -17,7 +17,10 @@ export interface PushTransport {
   frame(event: PushEvent): string
   /** The wire form of a gap notice (events lost before a replay). */
   gapFrame(gap: NonNullable<Replay['gap']>): string
-  /** Calls `resume` once the client has taken some of its unsent data. */
+  /**
+   * Calls `resume` once the client may have taken some of its unsent data (a `drain`, or a short poll when the
+   * connection will not emit one); the caller looks at `buffered()` again.
+   */
   whenDrained(resume: () => void): void
   /** Ends the connection politely, for `reason`; the client is unsubscribed already. */
   end(reason: string): void
@@ -49,6 +52,9 @@ export class PushClient {
   readonly #subscriber: EventSubscriber
   #closed = false
   #unsubscribe = () => {}
+  /** Times a catching-up client got back under its limit, and that count at the last heartbeat. */
+  #drains = 0
+  #drainsAtHeartbeat = -1
 
   constructor(parts: PushClientParts) {
     this.#parts = parts
@@ -58,7 +64,7 @@ export class PushClient {
       send: (e) => transport.write(transport.frame(e)),
       gap: (g) => transport.write(transport.gapFrame(g)),
       full: () => transport.buffered() > options.clientBufferBytes,
-      whenDrained: (resume) => transport.whenDrained(resume),
+      whenDrained: (resume) => this.#whenUnderLimit(resume),
       closed: () => this.#closed || !transport.writable(),
     })
     this.#subscriber = {
@@ -112,10 +118,44 @@ export class PushClient {
     if (this.#finish()) this.#parts.log.debug('push client disconnected')
   }
 
-  /** Re-checks the client's token, then keeps the connection alive. */
+  /**
+   * Re-checks the client's token, applies the slow-consumer rule, then keeps the connection alive. A client over its
+   * limit is dropped, unless it is catching up and took some of its data since the previous heartbeat (data is
+   * flowing, so no keep-alive is needed): a resuming client that stops reading is dropped within two heartbeats.
+   */
   heartbeat(): void {
-    if (!this.#parts.who.stillValid()) this.close('token no longer valid')
-    else this.#parts.transport.keepAlive(this)
+    const { who, transport, options } = this.#parts
+    if (!who.stillValid()) {
+      this.close('token no longer valid')
+      return
+    }
+    const buffered = transport.buffered()
+    if (buffered <= options.clientBufferBytes) {
+      this.#drainsAtHeartbeat = this.#drains
+      transport.keepAlive(this)
+    } else if (this.#catchUp.active && this.#drains !== this.#drainsAtHeartbeat) {
+      this.#drainsAtHeartbeat = this.#drains
+    } else {
+      this.drop('slow consumer', {
+        bufferedBytes: buffered,
+        limitBytes: options.clientBufferBytes,
+        catchingUp: this.#catchUp.active,
+      })
+    }
+  }
+
+  /** Calls `resume` once the client's unsent data is back under its limit; never once the client has ended. */
+  #whenUnderLimit(resume: () => void): void {
+    const { transport, options } = this.#parts
+    const check = () => {
+      if (this.#closed || !transport.writable()) return
+      if (transport.buffered() > options.clientBufferBytes) transport.whenDrained(check)
+      else {
+        this.#drains++
+        resume()
+      }
+    }
+    transport.whenDrained(check)
   }
 
   #finish(): boolean {

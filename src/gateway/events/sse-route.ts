@@ -13,6 +13,9 @@ const frameOf = frameCache((e) => `id: ${e.id}\ndata: ${e.json}\n\n`)
 /** How long a browser's EventSource waits before reconnecting (it then sends Last-Event-ID). */
 const RETRY_MS = 2000
 
+/** While a resuming client's buffer is over its limit and no 'drain' is due, how often to look again. */
+const DRAIN_POLL_MS = 10
+
 let nextClient = 1
 
 /**
@@ -53,14 +56,16 @@ export function sseRoute(app: FastifyInstance, deps: PushRouteDeps): void {
           write: (text) => res.write(text),
           frame: frameOf,
           gapFrame: (g) => `event: gap\ndata: ${JSON.stringify(g)}\n\n`,
-          whenDrained: (resume) => res.once('drain', resume),
+          // 'drain' comes only after a write that returned false: with a limit below the socket's highWaterMark
+          // the buffer can be over the limit without one, so look again shortly instead
+          whenDrained: (resume) =>
+            res.writableNeedDrain ? res.once('drain', resume) : setTimeout(resume, DRAIN_POLL_MS).unref(),
           end: () => {
             res.end()
             // a client that does not read would hold the server's close() up: give it a moment, then cut it off
             if (res.writableLength > 0) setTimeout(() => res.destroy(), 500).unref()
           },
           destroy: () => res.destroy(),
-          // (a client still catching up that has not taken its buffer since the last write is dropped here too)
           keepAlive: (c) => c.send(': heartbeat\n\n'),
         },
       })

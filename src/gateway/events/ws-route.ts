@@ -20,7 +20,7 @@ type UpgradeRequest = IncomingMessage & { [kUpgrade]?: { socket: Duplex; head: B
 /** Client messages are small: subscribe, unsubscribe, ping. */
 const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
 
-/** While a resuming client's buffer is full, how often to look again (ws has no drain event). */
+/** While a resuming client's buffer is full, how often to look at `bufferedAmount` again (ws has no drain event). */
 const DRAIN_POLL_MS = 10
 
 /** The WebSocket frame of an event, made once per event. */

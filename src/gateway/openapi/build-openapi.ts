@@ -114,6 +114,10 @@ export function buildOpenApi(input: OpenApiInput): Obj {
 
   // 2. the resources of every registered model (and the controller's built-ins, admin only over HTTP)
   let controllerTag = false
+  /** Bundle paths by shape (templates unnamed): OpenAPI 3.1 forbids two templated paths that differ only by names. */
+  const byShape = new Map<string, string>()
+  /** Patterns no OpenAPI path can reach (see resourcePath). */
+  const undocumented: Obj[] = []
   for (const c of input.components) {
     if (c.role !== 'model' && !c.builtin) continue
     const tag = c.builtin ? 'controller' : c.name
@@ -124,16 +128,40 @@ export function buildOpenApi(input: OpenApiInput): Obj {
     const names = isObject(c.data.paramNames) ? c.data.paramNames : {}
     const schemas = isObject(c.data.schemas) ? c.data.schemas : {}
     for (const pattern of c.patterns) {
-      const { path, params } = resourcePath(pattern, stringList(names[pattern]) ?? [])
-      const full = `${API_PREFIX}${path === '/' ? '' : path}`
+      const rp = resourcePath(pattern, stringList(names[pattern]) ?? [])
+      if (!rp) {
+        undocumented.push({ bundle: c.name, pattern })
+        continue
+      }
+      let full = `${API_PREFIX}${rp.path === '/' ? '' : rp.path}`
+      let params = rp.params
+      const shape = full.replace(/\{[^}]*\}/g, '{}')
+      const same = byShape.get(shape)
+      if (same !== undefined && same !== full) {
+        // `/a/+` after `/a/#`: one path, whose template names this pattern's parameters take, in order
+        const taken = [...same.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] as string)
+        params = params.map((p, i) => ({ ...p, name: taken[i] ?? p.name }))
+        full = same
+      } else byShape.set(shape, full)
       const listed = c.builtin ? BUILTIN_METHODS[c.name] : stringList(declared[pattern])
       const methods = (listed ?? BUNDLE_METHODS).map((m) => m.toLowerCase())
       const perMethod = isObject(schemas[pattern]) ? schemas[pattern] : {}
       const item = paths[full] ?? { 'x-bundlegate-pattern': pattern }
+      if (item['x-bundlegate-pattern'] !== pattern) {
+        const all = (item['x-bundlegate-patterns'] as string[] | undefined) ?? [item['x-bundlegate-pattern']]
+        if (!all.includes(pattern)) item['x-bundlegate-patterns'] = [...all, pattern]
+      }
       for (const method of methods) {
-        if (!(BUNDLE_METHODS as readonly string[]).includes(method) || item[method]) continue
+        if (!(BUNDLE_METHODS as readonly string[]).includes(method)) continue
+        const taken = item[method] as Obj | undefined
+        if (taken) {
+          // overlapping patterns fan out: every match takes part (wire-protocol.md §5.1 step 4)
+          taken.description = `${taken.description}\n\nAlso sent to bundle \`${c.name}\` (pattern \`${pattern}\`): every matching pattern takes part.`
+          continue
+        }
         const s = isObject(perMethod[method]) ? perMethod[method] : {}
-        const body = isObject(s.body) ? s.body : undefined
+        // a GET has no body (a registration from an older SDK may still send one)
+        const body = method !== 'get' && isObject(s.body) ? s.body : undefined
         const response = isObject(s.response) ? s.response : undefined
         const write = method !== 'get'
         const notes = [
@@ -143,6 +171,9 @@ export function buildOpenApi(input: OpenApiInput): Obj {
           input.auth && !c.builtin ? scopeNote(method === 'get' ? 'read' : 'readwrite') : undefined,
           listed === undefined && !c.builtin
             ? 'The bundle declares no methods for this resource, so all four are listed; it may not serve every one.'
+            : undefined,
+          rp.ignored
+            ? `The controller ignores what follows \`#\` in a pattern (\`${rp.ignored}\`, wire-protocol.md §5.1).`
             : undefined,
           'The query string, if any, is passed to the bundle as it is.',
         ]
@@ -156,8 +187,8 @@ export function buildOpenApi(input: OpenApiInput): Obj {
             in: 'path',
             required: true,
             description: p.catchAll
-              ? 'Any number of levels, `/` included (the MQTT `#` wildcard); `#` also matches the level above, i.e. the path without this parameter.'
-              : 'One level (the MQTT `+` wildcard).',
+              ? 'One or more characters, `/` included: any number of levels (the `#` wildcard, wire-protocol.md §5.1). Never empty: `/x/#` does not match `/x` itself.'
+              : 'One or more characters up to the next `/` (the `+` wildcard, wire-protocol.md §5.1).',
             schema: { type: 'string' },
           })),
           responses: {
@@ -203,6 +234,8 @@ export function buildOpenApi(input: OpenApiInput): Obj {
     tags,
     paths: sorted,
     components,
+    // patterns a request under /api/v1 cannot be described to reach (no leading `/`, `?`, braces…): listed, not lost
+    ...(undocumented.length > 0 ? { 'x-bundlegate-undocumented': undocumented } : {}),
   }
 }
 
