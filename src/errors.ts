@@ -42,6 +42,10 @@ export const ERRORS = {
     status: 403,
     message: 'a write with the console session needs the x-csrf-token header it got at login',
   },
+  GW_ERR_CROSS_ORIGIN: {
+    status: 403,
+    message: "the console session cookie is not accepted from another origin's page (Origin %s)",
+  },
   GW_ERR_PASSWORD_POLICY: { status: 400, message: 'the new password is not acceptable: %s' },
   GW_ERR_PASSWORD_CHANGE_REQUIRED: {
     status: 403,

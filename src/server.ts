@@ -140,6 +140,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
         coreOptions.registrationGuard = (name, clientId, verb) =>
           auth.registrationRefusal(name, clientId, verb)
         coreOptions.componentGuard = (name, clientId) => auth.actsFor(name, clientId)
+        coreOptions.replyTunnelGuard = (tunnel, clientId) => auth.mayReplyTo(tunnel, clientId)
       }
       controller = await startController({ embedded: broker.aedes }, coreOptions)
       const core = controller.core

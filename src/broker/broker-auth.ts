@@ -40,6 +40,8 @@ export interface BrokerAuthStats {
   publishesDenied: number
   subscriptionsDenied: number
   registrationsRefused: number
+  /** Connections refused because their client id names another user's persistent session. */
+  sessionsRefused: number
   revokedDisconnects: number
 }
 
@@ -58,6 +60,13 @@ export interface BrokerAuth {
   ): string | undefined
   /** The controller's component guard: whether the MQTT client `clientId` may act for component `name`. */
   actsFor(name: string, clientId: string): boolean
+  /** The user whose clients hold the reply tunnel `topic` (a subscribed non-component topic), if any. */
+  replyTunnelOwner(topic: string): string | undefined
+  /**
+   * The controller's reply-tunnel guard: whether the MQTT client `clientId` may name `topic` as a request's reply
+   * tunnel, i.e. no other user holds it (the answer would be injected into another user's tunnel).
+   */
+  mayReplyTo(topic: string, clientId: string): boolean
   /** Connects the ACL to the running controller (tunnels, and the user that registered each component). */
   bindController(controller: ControllerView): void
   stats(): BrokerAuthStats
@@ -68,6 +77,8 @@ export interface BrokerAuth {
 const COMPONENT_TUNNEL = /^\d{1,10}$/
 const CONTROLLER_TOPIC = '/controller'
 const PRESENCE_TOPIC = '/controller/presence'
+/** {@link installBrokerAuth}'s answer for a topic that becomes the subscribing user's reply tunnel. */
+const REPLY_TUNNEL = Symbol('reply tunnel')
 
 /**
  * Whether the user `user` may register component name `name`: its own name, and its `-view`/`-model` profile names
@@ -92,8 +103,12 @@ export function ownsName(
  *   PUBACK; aedes closes it). A will for another topic is dropped.
  * - SUBSCRIBE: no wildcards, no `$…` and no `/controller…` topic except `/controller/presence`; a component tunnel
  *   only when the component was registered by the same user; a topic shaped like one of our tunnels
- *   that belongs to nobody yet is refused too (no waiting on a tunnel before it is handed out). Refusals are
- *   SUBACK 0x80; the connection stays.
+ *   that belongs to nobody yet is refused too (no waiting on a tunnel before it is handed out). Any other topic is
+ *   a reply tunnel: it belongs to the first user that subscribes to it, other users are refused while a client of
+ *   that user still holds it (released at its last unsubscribe or disconnect). Refusals are SUBACK 0x80; the
+ *   connection stays.
+ * - A client id with a persistent session (clean: false) of one user is refused (CONNACK 2) to other users: the
+ *   session's queued messages would go to them.
  *
  * The controller itself publishes in-process (`aedes.publish`), which no hook sees.
  */
@@ -106,6 +121,7 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     subscriptionsDenied: 0,
     registrationsRefused: 0,
     revokedDisconnects: 0,
+    sessionsRefused: 0,
   }
   const localTopic = options.localId ? `/${options.localId}/controller` : undefined
   let tunnelOwner: (topic: string) => string | undefined = () => undefined
@@ -125,6 +141,48 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
   }
   // aedes keeps its registered clients by id; its typings do not declare the map.
   const clients = (aedes as unknown as { clients: Record<string, Client> }).clients
+
+  /**
+   * Reply tunnels: topic → the user that holds it and its clients holding it. An entry lives only while one of
+   * them is subscribed, so the map is bounded by the live subscriptions aedes keeps anyway.
+   */
+  const replyTunnels = new Map<string, { user: string; holders: Set<Client> }>()
+  /** The reply tunnels each client holds, to release them when it goes. */
+  const heldBy = new Map<Client, Set<string>>()
+  /** Client id → the user of its persistent session (clean: false); one entry per session aedes keeps. */
+  const sessionUser = new Map<string, string>()
+  const isClosed = (c: Client) => (c as unknown as { closed?: boolean }).closed === true
+  /** The user holding reply tunnel `topic`, forgetting clients that went away without our hearing of it. */
+  const replyOwner = (topic: string): string | undefined => {
+    const entry = replyTunnels.get(topic)
+    if (!entry) return undefined
+    for (const c of entry.holders) if (isClosed(c)) release(c, topic)
+    return replyTunnels.get(topic)?.user
+  }
+  const hold = (client: Client, user: string, topic: string) => {
+    const entry = replyTunnels.get(topic) ?? { user, holders: new Set<Client>() }
+    replyTunnels.set(topic, entry)
+    entry.holders.add(client)
+    const topics = heldBy.get(client) ?? new Set<string>()
+    heldBy.set(client, topics)
+    topics.add(topic)
+  }
+  function release(client: Client, topic: string): void {
+    const entry = replyTunnels.get(topic)
+    if (entry) {
+      entry.holders.delete(client)
+      if (entry.holders.size === 0) replyTunnels.delete(topic)
+    }
+    const topics = heldBy.get(client)
+    topics?.delete(topic)
+    if (topics?.size === 0) heldBy.delete(client)
+  }
+  aedes.on('unsubscribe', (topics: string[], client: Client) => {
+    for (const t of topics) release(client, t)
+  })
+  aedes.on('clientDisconnect', (client: Client) => {
+    for (const t of [...(heldBy.get(client) ?? [])]) release(client, t)
+  })
 
   // A misconfigured bundle reconnects every 0.5 s: one warning per user name and reason per minute, the rest at debug.
   const lastWarned = new Map<string, number>()
@@ -160,6 +218,16 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     const held = holder ? users.get(holder)?.user : undefined
     if (held !== undefined && held !== check.credential.bundle)
       return refuse(2, `client id in use by another user ('${held}')`)
+    // Nor may another user resume (or wipe) a user's persistent session: its queued messages are that user's.
+    const owner = sessionUser.get(client.id)
+    if (owner !== undefined && owner !== check.credential.bundle) {
+      stats.sessionsRefused++
+      return refuse(2, `client id has a persistent session of another user ('${owner}')`)
+    }
+    if (client.clean === false) {
+      if (sessionUser.size >= 100_000 && owner === undefined) return refuse(2, 'too many persistent sessions')
+      sessionUser.set(client.id, check.credential.bundle)
+    } else sessionUser.delete(client.id) // a clean session discards the stored one
     users.set(client, { user: check.credential.bundle, credentialId: check.credential.id })
     log.debug({ clientId: client.id, username, credential: check.credential.id }, 'MQTT client authenticated')
     done(null, true)
@@ -181,7 +249,12 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
   }
 
   aedes.authorizeSubscribe = (client, sub, done) => {
-    const why = subscribeRefusal(sub.topic, users.get(client)?.user)
+    const user = users.get(client)?.user
+    const why = subscribeRefusal(sub.topic, user)
+    if (why === REPLY_TUNNEL) {
+      if (user !== undefined) hold(client, user, sub.topic)
+      return done(null, sub)
+    }
     if (why === undefined) return done(null, sub)
     stats.subscriptionsDenied++
     log.warn(
@@ -191,7 +264,11 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     done(null, null) // SUBACK 0x80, the connection stays
   }
 
-  function subscribeRefusal(topic: string, user: string | undefined): string | undefined {
+  /** Why `user` may not subscribe to `topic`; `undefined` when it may, {@link REPLY_TUNNEL} when it may hold it. */
+  function subscribeRefusal(
+    topic: string,
+    user: string | undefined,
+  ): string | typeof REPLY_TUNNEL | undefined {
     if (user === undefined) return 'not authenticated'
     if (topic.includes('#') || topic.includes('+')) return 'wildcards are not allowed'
     if (topic.startsWith('$')) return 'system topics are not allowed'
@@ -201,7 +278,10 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     const owner = tunnelOwner(topic)
     if (owner !== undefined) return actsFor(user, owner) ? undefined : `tunnel of component '${owner}'`
     if (COMPONENT_TUNNEL.test(topic)) return 'not a tunnel handed out to this client'
-    return undefined // a reply tunnel of the client's own choosing
+    // a reply tunnel of the client's own choosing: its user's alone while one of its clients holds it
+    const holder = replyOwner(topic)
+    if (holder !== undefined && holder !== user) return `reply tunnel of another user ('${holder}')`
+    return REPLY_TUNNEL
   }
 
   const timer = setInterval(() => {
@@ -249,6 +329,11 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     actsFor(name, clientId) {
       const user = this.userOf(clientId)
       return user !== undefined && actsFor(user, name)
+    },
+    replyTunnelOwner: replyOwner,
+    mayReplyTo(topic, clientId) {
+      const owner = replyOwner(topic)
+      return owner === undefined || owner === this.userOf(clientId)
     },
     bindController(controller) {
       tunnelOwner = (topic) => controller.tunnelOwner(topic)

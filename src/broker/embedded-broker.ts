@@ -29,7 +29,8 @@ export interface EmbeddedBroker {
 }
 
 /**
- * Starts the embedded aedes broker on a TCP port (MQTT 3.1.1 and 5). Every accepted socket gets TCP_NODELAY: the
+ * Starts the embedded aedes broker on a TCP port. aedes 1.2 speaks MQTT 3.1.1 (and 3.1) only: a CONNECT asking for
+ * MQTT 5 gets CONNACK 1 (unacceptable protocol version). Every accepted socket gets TCP_NODELAY: the
  * protocol is request/response, so Nagle's delay would sit on every round trip.
  */
 export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {

@@ -111,6 +111,12 @@ export interface ControllerCoreOptions {
    * @default every client may act for every component
    */
   componentGuard?: (name: string, clientId: string) => boolean
+  /**
+   * Broker authentication (docs/security.md): whether the MQTT client `clientId` may name `tunnel` (not a component
+   * tunnel) as a request's reply tunnel; a request whose reply tunnel another user holds is dropped (the answer would
+   * be injected into that user's tunnel). @default every client may name every tunnel
+   */
+  replyTunnelGuard?: (tunnel: string, clientId: string) => boolean
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -190,6 +196,7 @@ export class ControllerCore {
   readonly #held = new Map<string, { payloads: string[]; timer: unknown }>()
   readonly #subscribeWaitMs: number
   readonly #componentGuard: ((name: string, clientId: string) => boolean) | undefined
+  readonly #replyTunnelGuard: ((tunnel: string, clientId: string) => boolean) | undefined
   readonly #eventListeners = new Set<(message: Envelope) => void>()
   readonly #componentStats = new Map<string, ComponentStats>()
   readonly #listeners = new Set<
@@ -214,6 +221,7 @@ export class ControllerCore {
     this.#ids = new IdGenerator(options.idBase)
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
     this.#componentGuard = options.componentGuard
+    this.#replyTunnelGuard = options.replyTunnelGuard
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -290,18 +298,28 @@ export class ControllerCore {
     else this.#request(msg, meta.clientId)
   }
 
-  /** With a component guard: a request whose reply tunnel is a component tunnel the sender may not use. */
+  /**
+   * With the guards of broker authentication: a request whose reply tunnel is a component tunnel the sender may not
+   * use, or a reply tunnel another user holds.
+   */
   #foreignReplyTunnel(msg: Envelope, clientId: string | undefined): boolean {
-    const guard = this.#componentGuard
-    if (!guard || clientId === undefined) return false
+    if (clientId === undefined) return false
     const tunnel = directTunnel(msg)
-    const owner = tunnel === undefined ? undefined : this.#registry.byTunnel(tunnel)
-    if (!owner || guard(owner.name, clientId)) return false
+    if (tunnel === undefined) return false
+    const owner = this.#registry.byTunnel(tunnel)
+    const guard = this.#componentGuard
+    if (owner && guard && !guard(owner.name, clientId)) {
+      this.#stats.dropped++
+      this.#log.warn(
+        { id: msg.id, clientId, tunnel, bundle: owner.name },
+        "request dropped: its reply tunnel is another component's",
+      )
+      return true
+    }
+    const replyGuard = this.#replyTunnelGuard
+    if (owner || !replyGuard || replyGuard(tunnel, clientId)) return false
     this.#stats.dropped++
-    this.#log.warn(
-      { id: msg.id, clientId, tunnel, bundle: owner.name },
-      "request dropped: its reply tunnel is another component's",
-    )
+    this.#log.warn({ id: msg.id, clientId, tunnel }, "request dropped: its reply tunnel is another user's")
     return true
   }
 

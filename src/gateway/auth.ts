@@ -66,14 +66,44 @@ export function csrfMatches(request: FastifyRequest, expected: string): boolean 
 }
 
 /**
- * A call made with the console's session cookie: writes must carry the session's CSRF token (403 GW_ERR_CSRF), and
- * a user who must change their password may only do that (403 GW_ERR_PASSWORD_CHANGE_REQUIRED). [HA-3] [HA-10]
+ * The request's `Origin` when it names another origin than the request's own (its `Host`, with the port the Origin's
+ * scheme implies); `undefined` when there is none or it is the same. Only host and port are compared: behind a
+ * TLS-terminating proxy the browser's `https` reaches us as `http`, and one port never serves both schemes. An
+ * `Origin` that is not an http(s) URL (`null`: sandboxed frames, files) counts as foreign.
+ */
+export function foreignOrigin(request: FastifyRequest): string | undefined {
+  const origin = request.headers.origin
+  if (origin === undefined) return undefined
+  try {
+    const o = new URL(origin)
+    if (
+      (o.protocol === 'http:' || o.protocol === 'https:') &&
+      o.host === new URL(`${o.protocol}//${request.host}`).host
+    )
+      return undefined
+  } catch {
+    // not a URL: foreign
+  }
+  return origin
+}
+
+/**
+ * A call made with the console's session cookie: a browser page of another origin may not use it (403
+ * GW_ERR_CROSS_ORIGIN; SameSite=Strict does not cover same-site pages on another port, and a WebSocket upgrade has no
+ * CSRF token), writes must carry the session's CSRF token (403 GW_ERR_CSRF), and a user who must change their
+ * password may only do that (403 GW_ERR_PASSWORD_CHANGE_REQUIRED). [HA-3] [HA-10]
  */
 function sessionPrincipal(
   request: FastifyRequest,
   reply: FastifyReply,
   session: { username: string; csrfToken: string; mustChangePassword: boolean },
 ): Principal | undefined {
+  const foreign = foreignOrigin(request)
+  if (foreign !== undefined) {
+    const r = errorReply('GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))])
+    void reply.code(r.status).send(r.body)
+    return undefined
+  }
   if (!SAFE_METHODS.has(request.method) && !csrfMatches(request, session.csrfToken)) {
     const r = errorReply('GW_ERR_CSRF')
     void reply.code(r.status).send(r.body)

@@ -32,6 +32,16 @@ function send(reply: FastifyReply, r: { status: number; body: unknown }) {
   return reply.code(r.status).send(r.body)
 }
 
+/**
+ * [HA-12] An attempt the login throttle refused unchecked (too many waiting from this address, or in all): 429 with
+ * `Retry-After`, never a 401, which would tell the real user their password is wrong.
+ */
+function loginRefused(reply: FastifyReply, retryAfterMs: number) {
+  const retryAfterSec = Math.max(1, Math.ceil(retryAfterMs / 1000))
+  const r = errorReply('GW_ERR_RATE_LIMITED', ['for password checks from this address', retryAfterSec])
+  return reply.code(r.status).header('retry-after', retryAfterSec).send(r.body)
+}
+
 function stringField(body: unknown, name: string): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
   const v = (body as Record<string, unknown>)[name]
@@ -85,6 +95,13 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
     const name = username.trim()
     const result = await throttle.attempt(name, request.ip, () => users.verify(name, password))
     const user = result.value
+    if (result.refused) {
+      log.warn(
+        { username: name, ip: request.ip, retryAfterMs: result.retryAfterMs },
+        'console login refused: too many attempts waiting',
+      )
+      return loginRefused(reply, result.retryAfterMs)
+    }
     if (user === undefined) {
       log.warn(
         {
@@ -93,7 +110,6 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
           failures: result.failures,
           waitedMs: result.waitedMs,
           nextDelayMs: result.nextDelayMs,
-          refused: result.refused,
         },
         'console login failed',
       )
@@ -138,6 +154,7 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
         )
       const username = p.username
       const result = await throttle.attempt(username, request.ip, () => users.verify(username, current))
+      if (result.refused) return loginRefused(reply, result.retryAfterMs)
       if (result.value === undefined) {
         log.warn(
           { username, ip: request.ip, failures: result.failures },
