@@ -83,3 +83,21 @@ test('[HA-3] plain calls with the session cookie: a foreign Origin is refused 40
   })
   assert.equal(token.statusCode, 200)
 })
+
+test('[HA-10] no login CSRF: a login posted by a page of another origin is refused 403 before the password is checked', async (t) => {
+  const { gw, initial } = await gatewayWithAdmin(t)
+  const host = new URL(gw.httpUrl).host
+  const post = (origin: string | undefined) =>
+    gw.http.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { host, ...(origin ? { origin } : {}) },
+      payload: { username: 'admin', password: initial },
+    })
+  const foreign = await post('http://evil.example')
+  assert.equal(foreign.statusCode, 403)
+  assert.equal(foreign.json().code, 'GW_ERR_CROSS_ORIGIN')
+  assert.equal(foreign.headers['set-cookie'], undefined, 'no session cookie')
+  assert.equal((await post(gw.httpUrl)).statusCode, 200, 'the console itself logs in')
+  assert.equal((await post(undefined)).statusCode, 200, 'a client without Origin (curl) logs in')
+})

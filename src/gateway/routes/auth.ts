@@ -7,7 +7,7 @@ import {
   type SessionStore,
   type UserStore,
 } from '../../users/index.ts'
-import { csrfMatches, SESSION_COOKIE, sessionCookieOf } from '../auth.ts'
+import { csrfMatches, foreignOrigin, SESSION_COOKIE, sessionCookieOf } from '../auth.ts'
 import { errorReply } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
 
@@ -77,6 +77,10 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
   const { users, sessions, throttle } = auth
 
   app.post(`${API_PREFIX}/auth/login`, async (request, reply) => {
+    // no login CSRF: a page of another origin may not log this browser into a session of its choosing
+    const foreign = foreignOrigin(request)
+    if (foreign !== undefined)
+      return send(reply, errorReply('GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))]))
     const username = stringField(request.body, 'username')
     const password = stringField(request.body, 'password')
     if (
