@@ -5,16 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
 import type { AedesPublishPacket, Client } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
-import { loadConfig } from '../../src/config/index.ts'
 import type { Envelope } from '../../src/protocol/index.ts'
-import { type Gateway, startGateway } from '../../src/server.ts'
-import { lifo, waitFor } from '../helpers/gateway.ts'
+import type { Gateway } from '../../src/server.ts'
+import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import { copyExampleDir, type ExampleProcess, mqttCall, spawnExample, within } from '../helpers/processes.ts'
 
 const TEST_TIMEOUT_MS = 30_000
@@ -98,18 +95,7 @@ describe('embedded broker with MQTT authentication on', () => {
   const component = (name: string) => gateway.controller.core.components().find((c) => c.name === name)
 
   before(async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'bg-mqtt-auth-'))
-    cleanup(() => rm(dataDir, { recursive: true, force: true }))
-    const config = await loadConfig({
-      env: {},
-      flags: {
-        broker: { host: '127.0.0.1', port: 0, auth: 'on' },
-        http: { host: '127.0.0.1', port: 0 },
-        data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
-        log: { level: 'silent' },
-      },
-    })
-    gateway = await startGateway(config)
+    gateway = await startTestGateway({ broker: { auth: 'on' } })
     cleanup(() => gateway.close())
     assert.ok(gateway.broker?.auth, 'broker.auth "on" installs authentication')
     assert.ok(gateway.brokerCredentials)

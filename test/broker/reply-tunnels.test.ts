@@ -7,16 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { AedesPublishPacket, Client } from 'aedes'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { loadConfig } from '../../src/config/index.ts'
 import type { Envelope } from '../../src/protocol/index.ts'
-import { type Gateway, startGateway } from '../../src/server.ts'
-import { lifo, waitFor } from '../helpers/gateway.ts'
+import type { Gateway } from '../../src/server.ts'
+import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import { within } from '../helpers/processes.ts'
 
 const TEST_TIMEOUT_MS = 30_000
@@ -124,18 +120,7 @@ describe('reply tunnels and sessions with MQTT authentication on', () => {
   }
 
   before(async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'bg-reply-tunnels-'))
-    cleanup(() => rm(dataDir, { recursive: true, force: true }))
-    const config = await loadConfig({
-      env: {},
-      flags: {
-        broker: { host: '127.0.0.1', port: 0, auth: 'on' },
-        http: { host: '127.0.0.1', port: 0 },
-        data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
-        log: { level: 'silent' },
-      },
-    })
-    gateway = await startGateway(config)
+    gateway = await startTestGateway({ broker: { auth: 'on' } })
     cleanup(() => gateway.close())
     const store = gateway.brokerCredentials
     assert.ok(store && gateway.broker?.auth, 'broker.auth "on" installs authentication')

@@ -9,11 +9,9 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
 import { runCommand } from '../../src/cli/commands/run.ts'
-import { loadConfig } from '../../src/config/index.ts'
-import { startGateway } from '../../src/server.ts'
 import { BrokerCredentialStore } from '../../src/tokens/index.ts'
 import { runCli } from '../helpers/cli.ts'
-import { lifo, waitFor } from '../helpers/gateway.ts'
+import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import { REPO_ROOT } from '../helpers/processes.ts'
 
 interface Listed {
@@ -72,18 +70,8 @@ describe('bundlegate broker-credentials', () => {
 
   test('`bundlegate run` issues a credential for its bundle when the gateway requires one, and revokes it at the end', async (t) => {
     const defer = lifo(t)
-    const dataDir = await mkdtemp(join(tmpdir(), 'bg-brokercred-run-'))
-    defer(() => rm(dataDir, { recursive: true, force: true }))
-    const config = await loadConfig({
-      env: {},
-      flags: {
-        broker: { host: '127.0.0.1', port: 0, auth: 'on' },
-        http: { host: '127.0.0.1', port: 0 },
-        data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
-        log: { level: 'silent' },
-      },
-    })
-    const gw = await startGateway(config)
+    const gw = await startTestGateway({ broker: { auth: 'on' } })
+    const dataDir = gw.dataDir
     defer(() => gw.close())
 
     const dir = await mkdtemp(join(tmpdir(), 'bg-brokercred-bundle-'))

@@ -29,7 +29,7 @@ export async function startTestGateway(
     mode?: 'default' | 'sanji-compat'
     liveness?: boolean
     url?: string
-    /** More external-broker settings (credentials, TLS files), with `url`. */
+    /** More broker settings: credentials and TLS files with `url`; `auth: 'on'` for the embedded broker. */
     broker?: Partial<Config['broker']>
     auth?: boolean
     debug?: boolean
@@ -41,7 +41,9 @@ export async function startTestGateway(
   const config = await loadConfig({
     env: {},
     flags: {
-      broker: overrides.url ? { url: overrides.url, ...overrides.broker } : { host: '127.0.0.1', port: 0 },
+      broker: overrides.url
+        ? { url: overrides.url, ...overrides.broker }
+        : { host: '127.0.0.1', port: 0, ...overrides.broker },
       controller: { mode: overrides.mode ?? 'default', liveness: overrides.liveness ?? true },
       http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
