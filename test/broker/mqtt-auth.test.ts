@@ -12,35 +12,19 @@ import mqtt, { type MqttClient } from 'mqtt'
 import type { Envelope } from '../../src/protocol/index.ts'
 import type { Gateway } from '../../src/server.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { copyExampleDir, type ExampleProcess, mqttCall, spawnExample, within } from '../helpers/processes.ts'
+import {
+  copyExampleDir,
+  type ExampleProcess,
+  mqttCall,
+  mqttConnect,
+  spawnExample,
+  within,
+} from '../helpers/processes.ts'
 
 const TEST_TIMEOUT_MS = 30_000
 
 /** A client that connected, or the CONNACK return code that refused it. */
-async function connect(
-  url: string,
-  auth: { username?: string; password?: string },
-): Promise<{ client: MqttClient } | { refused: number }> {
-  const client = mqtt.connect(url, {
-    clientId: `auth-test-${randomBytes(6).toString('hex')}`,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 4,
-    ...auth,
-  })
-  return within(
-    new Promise((resolve) => {
-      client.once('connect', () => resolve({ client }))
-      client.once('error', (err: Error & { code?: number }) => {
-        client.end(true)
-        resolve({ refused: err.code ?? -1 })
-      })
-    }),
-    5000,
-    'CONNACK',
-  )
-}
+const connect = (url: string, auth: { username?: string; password?: string }) => mqttConnect(url, auth)
 
 async function connected(url: string, username: string, password: string): Promise<MqttClient> {
   const r = await connect(url, { username, password })

@@ -9,43 +9,19 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { AedesPublishPacket, Client } from 'aedes'
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import type { Envelope } from '../../src/protocol/index.ts'
 import type { Gateway } from '../../src/server.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { within } from '../helpers/processes.ts'
+import { mqttConnect } from '../helpers/processes.ts'
 
 const TEST_TIMEOUT_MS = 30_000
 
 type Credential = { username: string; password: string }
 
 /** A connected client, or the CONNACK return code that refused it. */
-async function connect(
-  url: string,
-  cred: Credential,
-  options: IClientOptions = {},
-): Promise<{ client: MqttClient } | { refused: number }> {
-  const client = mqtt.connect(url, {
-    clientId: `rt-${randomBytes(6).toString('hex')}`,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 4,
-    ...cred,
-    ...options,
-  })
-  return within(
-    new Promise((resolve) => {
-      client.once('connect', () => resolve({ client }))
-      client.once('error', (err: Error & { code?: number }) => {
-        client.end(true)
-        resolve({ refused: err.code ?? -1 })
-      })
-    }),
-    5000,
-    'CONNACK',
-  )
-}
+const connect = (url: string, cred: Credential, options: IClientOptions = {}) =>
+  mqttConnect(url, { ...cred, ...options })
 
 /** The SUBACK return code of one subscription (mqtt.js rejects a 0x80 with the SUBACK packet attached). */
 async function subscribeCode(client: MqttClient, topic: string): Promise<number | undefined> {

@@ -15,7 +15,7 @@ import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mqtt from 'mqtt'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Envelope, Json } from '../../src/protocol/index.ts'
 
 /** The repository root. */
@@ -424,4 +424,33 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       return closed
     },
   }
+}
+
+/**
+ * Connects an MQTT client (3.1.1, clean session, no reconnect) and resolves with it, or with the CONNACK return code
+ * that refused it (-1 when no code came): for tests of broker authentication.
+ */
+export function mqttConnect(
+  url: string,
+  options: IClientOptions = {},
+): Promise<{ client: MqttClient } | { refused: number }> {
+  const client = mqtt.connect(url, {
+    clientId: `test-${randomBytes(6).toString('hex')}`,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    protocolVersion: 4,
+    ...options,
+  })
+  return within(
+    new Promise((resolve) => {
+      client.once('connect', () => resolve({ client }))
+      client.once('error', (err: Error & { code?: number }) => {
+        client.end(true)
+        resolve({ refused: err.code ?? -1 })
+      })
+    }),
+    5000,
+    'CONNACK',
+  )
 }
