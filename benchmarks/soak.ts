@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -22,6 +22,7 @@ import { GATEWAY_BANNER } from './gateway-banner.ts'
 import { exampleBundleDir } from './gateway-process.ts'
 import { gatewayStartArgs } from './gateway-start-args.ts'
 import { Histogram } from './histogram.ts'
+import { type HttpAnswer, httpSend } from './http-send.ts'
 import { LineWatcher } from './line-watcher.ts'
 import { cpuModel, rssKiB } from './proc-stats.ts'
 import { cleanupAll, installCleanupHandlers, interrupted, stopChild, tempDir, track } from './processes.ts'
@@ -125,29 +126,14 @@ function memoryOf(child: ChildProcess): Promise<Memory> {
   })
 }
 
-interface Answer {
-  status: number
-  body: string
-}
-
 function send(
   agent: Agent | false,
   url: string,
   method: string,
   headers: Record<string, string>,
   body?: string,
-): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(url, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)))
-    req.on('error', reject)
-    req.end(body)
-  })
+): Promise<HttpAnswer> {
+  return httpSend(agent, url, method, headers, body, REQUEST_TIMEOUT_MS)
 }
 
 async function waitFor200(url: string, headers: Record<string, string>, timeoutMs: number): Promise<void> {
@@ -277,7 +263,7 @@ async function main(): Promise<number> {
     const t0 = performance.now()
     inFlight++
     try {
-      let r: Answer
+      let r: HttpAnswer
       let ok: boolean
       if (kind === 'put') {
         const body = JSON.stringify({ key: `soak-${n}` })

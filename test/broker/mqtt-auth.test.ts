@@ -18,6 +18,7 @@ import {
   mqttCall,
   mqttConnect,
   spawnExample,
+  subscribeCode,
   within,
 } from '../helpers/processes.ts'
 
@@ -49,18 +50,6 @@ async function call(client: MqttClient, request: Envelope): Promise<Envelope> {
   })
   await client.publishAsync('/controller', JSON.stringify({ ...request, tunnel }), { qos: 1 })
   return within(answer, 5000, `the answer to ${request.method} ${request.resource}`)
-}
-
-/** The SUBACK return code of one subscription (mqtt.js rejects a 0x80 with the SUBACK packet attached). */
-async function subscribeCode(client: MqttClient, topic: string): Promise<number | undefined> {
-  try {
-    return (await client.subscribeAsync(topic, { qos: 1 }))[0]?.qos
-  } catch (err) {
-    const granted = (err as { packet?: { granted?: Array<number | { qos: number }> } }).packet?.granted
-    const code = granted?.[0]
-    if (code === undefined) throw err
-    return typeof code === 'number' ? code : code.qos
-  }
 }
 
 let nextId = 1_000_000 + Math.floor(Math.random() * 1_000_000)

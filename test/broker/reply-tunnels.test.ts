@@ -13,7 +13,7 @@ import type { IClientOptions, MqttClient } from 'mqtt'
 import type { Envelope } from '../../src/protocol/index.ts'
 import type { Gateway } from '../../src/server.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { mqttConnect } from '../helpers/processes.ts'
+import { mqttConnect, subscribeCode } from '../helpers/processes.ts'
 
 const TEST_TIMEOUT_MS = 30_000
 
@@ -22,18 +22,6 @@ type Credential = { username: string; password: string }
 /** A connected client, or the CONNACK return code that refused it. */
 const connect = (url: string, cred: Credential, options: IClientOptions = {}) =>
   mqttConnect(url, { ...cred, ...options })
-
-/** The SUBACK return code of one subscription (mqtt.js rejects a 0x80 with the SUBACK packet attached). */
-async function subscribeCode(client: MqttClient, topic: string): Promise<number | undefined> {
-  try {
-    return (await client.subscribeAsync(topic, { qos: 1 }))[0]?.qos
-  } catch (err) {
-    const granted = (err as { packet?: { granted?: Array<number | { qos: number }> } }).packet?.granted
-    const code = granted?.[0]
-    if (code === undefined) throw err
-    return typeof code === 'number' ? code : code.qos
-  }
-}
 
 /** Messages a client receives, by topic, as parsed envelopes. */
 function inbox(client: MqttClient): Array<{ topic: string; msg: Envelope }> {

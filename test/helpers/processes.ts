@@ -454,3 +454,15 @@ export function mqttConnect(
     'CONNACK',
   )
 }
+
+/** The SUBACK return code of one subscription (mqtt.js rejects a 0x80 with the SUBACK packet attached). */
+export async function subscribeCode(client: MqttClient, topic: string): Promise<number | undefined> {
+  try {
+    return (await client.subscribeAsync(topic, { qos: 1 }))[0]?.qos
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: Array<number | { qos: number }> } }).packet?.granted
+    const code = granted?.[0]
+    if (code === undefined) throw err
+    return typeof code === 'number' ? code : code.qos
+  }
+}

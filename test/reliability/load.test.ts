@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { test } from 'node:test'
+import { httpSend } from '../../benchmarks/http-send.ts'
 import { rssKiB } from '../../benchmarks/proc-stats.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
 import { copyExampleDir, spawnExample } from '../helpers/processes.ts'
@@ -19,24 +20,8 @@ const PUT_EVERY = 10
 /** A request slower than this counts as an error (the bundle's ttl is 60 s; nothing should come near). */
 const REQUEST_TIMEOUT_MS = 30_000
 
-interface Answer {
-  status: number
-  body: string
-}
-
-function send(agent: Agent, url: URL, method: string, headers: Record<string, string>, body?: string) {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(url, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)))
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const send = (agent: Agent, url: URL, method: string, headers: Record<string, string>, body?: string) =>
+  httpSend(agent, url, method, headers, body, REQUEST_TIMEOUT_MS)
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN
