@@ -21,27 +21,29 @@ export function clientIdentity(
 ): ClientIdentity {
   if (!tokens) return { admin: true, tokenId: undefined, scope: 'admin', stillValid: () => true }
   const p = request.principal
-  const cookie = p?.username !== undefined ? sessionCookieOf(request) : undefined
-  if (cookie !== undefined) {
-    return {
-      admin: p?.scope === 'admin',
-      tokenId: p?.tokenId,
-      scope: p?.scope ?? 'read',
-      stillValid: () => sessions?.isLive(cookie) ?? false,
-    }
-  }
-  const secret = credentialOf(request, true)
   return {
     admin: p?.scope === 'admin',
     tokenId: p?.tokenId,
     scope: p?.scope ?? 'read',
-    stillValid() {
-      if (!secret) return true
-      try {
-        return tokens.verify(secret).ok
-      } catch {
-        return true // the store is closing with the gateway; the stream ends anyway
-      }
-    },
+    stillValid: p?.username !== undefined ? sessionCheck(request, sessions) : tokenCheck(request, tokens),
+  }
+}
+
+/** A console session's stream holds while its session does (a check that is not activity). */
+function sessionCheck(request: FastifyRequest, sessions: SessionVerifier | undefined): () => boolean {
+  const cookie = sessionCookieOf(request)
+  return () => cookie !== undefined && (sessions?.isLive(cookie) ?? false)
+}
+
+/** A token's stream holds while the token verifies (revocation and expiry, also by another process). */
+function tokenCheck(request: FastifyRequest, tokens: TokenVerifier): () => boolean {
+  const secret = credentialOf(request, true)
+  return () => {
+    if (!secret) return true
+    try {
+      return tokens.verify(secret).ok
+    } catch {
+      return true // the store is closing with the gateway; the stream ends anyway
+    }
   }
 }
