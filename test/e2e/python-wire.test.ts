@@ -1,7 +1,7 @@
 /**
  * Wire-level compatibility with unmodified Sanji Python SDK 1.1.2 bundles (wire-protocol.md §4.5, §4.6, §6, §8):
  * real TCP MQTT on loopback, the embedded broker on a free port, a fake Python bundle that sends exactly what the
- * SDK sends, and the captures of the original stack (shared/spec/captures) as the expected replies.
+ * SDK sends, and the captures of the original stack (docs/spec/captures) as the expected replies.
  */
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'

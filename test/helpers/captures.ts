@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** One recorded publish of a capture file (wire-protocol captures in `shared/spec/captures`). */
+/** One recorded publish of a capture file (wire-protocol captures in `docs/spec/captures`). */
 export interface CaptureRecord {
   topic: string
   /** The payload exactly as recorded (compact on one line, or pretty-printed over several lines). */
@@ -11,16 +11,11 @@ export interface CaptureRecord {
   message: unknown
 }
 
-/** The captures folder: `<repo>/../shared/spec/captures`, found from this file or, failing that, from the cwd. */
+/** The captures folder: `docs/spec/captures` of this repository (the normative copy). */
 function capturesDir(): string {
-  const candidates = [
-    fileURLToPath(new URL('../../../shared/spec/captures/', import.meta.url)),
-    resolve(process.cwd(), '../shared/spec/captures'),
-    resolve(process.cwd(), '../../shared/spec/captures'),
-  ]
-  const found = candidates.find((dir) => existsSync(dir))
-  if (found === undefined) throw new Error(`capture folder not found; tried ${candidates.join(', ')}`)
-  return found
+  const dir = fileURLToPath(new URL('../../docs/spec/captures/', import.meta.url))
+  if (!existsSync(dir)) throw new Error(`capture folder not found at ${dir}`)
+  return dir
 }
 
 /** The nesting depth change of one line of JSON text: `{`/`[` open, `}`/`]` close, string contents skipped. */
