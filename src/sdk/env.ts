@@ -18,10 +18,13 @@ export function debugFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.BUNDLE_DEBUG === '1' || env.BUNDLE_DEBUG === 'true' || env.SANJI_ENV === 'debug'
 }
 
-/** `BUNDLE_PUBLISH_QOS` (0, 1 or 2); 2 by default, as the wire protocol prescribes (§2.2). */
+/**
+ * `BUNDLE_PUBLISH_QOS` (0, 1 or 2); 1 by default (wire-protocol.md §2.2, version 1.1: nothing in the protocol needs
+ * QoS 2, and the id rule makes QoS 1 duplicates harmless). Anything else is the default.
+ */
 export function publishQosFromEnv(env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 {
   const v = env.BUNDLE_PUBLISH_QOS
-  return v === '0' ? 0 : v === '1' ? 1 : 2
+  return v === '0' ? 0 : v === '2' ? 2 : 1
 }
 
 /**

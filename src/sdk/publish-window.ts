@@ -7,12 +7,12 @@ interface Queued {
   reject: (err: Error) => void
 }
 
-/** At most this many QoS 2 publishes unacknowledged per connection (wire-protocol.md §2.2). */
+/** At most this many QoS 1 or 2 publishes unacknowledged per connection (wire-protocol.md §2.2). */
 export const MAX_INFLIGHT_QOS2 = 20
 
 /**
- * Publishes at QoS 2 with a window: some brokers silently discard publishes beyond their receive window, so we
- * keep at most {@link MAX_INFLIGHT_QOS2} unacknowledged and queue the rest in order.
+ * Publishes at the bundle's QoS (1 by default, §2.2) with a window: some brokers silently discard publishes beyond
+ * their receive window, so we keep at most {@link MAX_INFLIGHT_QOS2} unacknowledged and queue the rest in order.
  */
 export class PublishWindow {
   readonly #client: MqttClient
@@ -21,13 +21,13 @@ export class PublishWindow {
   readonly #queue: Queued[] = []
   #inflight = 0
 
-  constructor(client: MqttClient, qos: 0 | 1 | 2 = 2, limit = MAX_INFLIGHT_QOS2) {
+  constructor(client: MqttClient, qos: 0 | 1 | 2 = 1, limit = MAX_INFLIGHT_QOS2) {
     this.#client = client
     this.#qos = qos
     this.#limit = limit
   }
 
-  /** Resolves once the broker has the message (PUBCOMP). */
+  /** Resolves once the broker has the message (PUBACK at QoS 1, PUBCOMP at QoS 2, at once at QoS 0). */
   publish(topic: string, payload: string): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ topic, payload, resolve, reject })

@@ -429,27 +429,63 @@ test('BROKER_URL, then the original BROKER_PORT_1883_TCP_* variables, then the d
   assert.equal(brokerUrlFromEnv({}), 'mqtt://127.0.0.1:1883')
 })
 
-test('publish QoS: 2 by default (wire-protocol.md §2.2), BUNDLE_PUBLISH_QOS=1 or 0 on request', () => {
-  assert.equal(publishQosFromEnv({}), 2)
-  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: '1' }), 1)
+test('publish QoS: 1 by default (wire-protocol.md §2.2, version 1.1), BUNDLE_PUBLISH_QOS=2 or 0 on request', () => {
+  assert.equal(publishQosFromEnv({}), 1)
+  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: '2' }), 2)
   assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: '0' }), 0)
-  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: 'x' }), 2)
+  assert.equal(publishQosFromEnv({ BUNDLE_PUBLISH_QOS: 'x' }), 1)
 })
 
-test('a bundle publishing at QoS 1 answers like one at QoS 2', async (t) => {
+test('a default bundle publishes its answers and events at QoS 1 on the wire (§2.2)', async (t) => {
+  const defer = lifo(t)
+  const gw = await startTestGateway()
+  defer(() => gw.close())
+  const spy = await mqtt.connectAsync(gw.brokerUrl, { reconnectPeriod: 0 })
+  defer(() => spy.endAsync())
+  const seen: Array<{ qos: number; message: Record<string, unknown> }> = []
+  spy.on('message', (_topic, payload, packet) =>
+    seen.push({ qos: packet.qos, message: JSON.parse(payload.toString()) as Record<string, unknown> }),
+  )
+  await spy.subscribeAsync('/controller', { qos: 2 })
+  const bundle = createBundle({
+    manifest: manifest('qosdefault', [{ resource: '/qosdefault' }]),
+    brokerUrl: gw.brokerUrl,
+    logger: silentLogger(),
+    signals: false,
+  })
+  bundle.get('/qosdefault', () => ({ ok: 1 }))
+  await bundle.start()
+  defer(() => bundle.stop())
+  const r = await gw.controller.core.request({ method: 'get', resource: '/qosdefault' })
+  assert.deepEqual(r.message.data, { ok: 1 })
+  await bundle.publish.event.put('/qosdefault', { changed: true })
+  await waitFor(
+    () => seen.some((s) => s.message.code === 200 && s.message.id === undefined),
+    3000,
+    'the event',
+  )
+  const answer = seen.find(
+    (s) => s.message.id !== undefined && s.message.code === 200 && s.message.data !== undefined,
+  )
+  const event = seen.find((s) => s.message.id === undefined && s.message.resource === '/qosdefault')
+  assert.equal(answer?.qos, 1, 'the answer arrives at QoS 1 on a QoS 2 subscription')
+  assert.equal(event?.qos, 1, 'the event arrives at QoS 1 on a QoS 2 subscription')
+})
+
+test('a bundle publishing at QoS 2 on request answers like one at the default QoS 1', async (t) => {
   const defer = lifo(t)
   const gw = await startTestGateway()
   defer(() => gw.close())
   const bundle = createBundle({
-    manifest: manifest('qosone', [{ resource: '/qosone' }]),
+    manifest: manifest('qostwo', [{ resource: '/qostwo' }]),
     brokerUrl: gw.brokerUrl,
     logger: silentLogger(),
     signals: false,
-    publishQos: 1,
+    publishQos: 2,
   })
-  bundle.get('/qosone', () => ({ ok: 1 }))
+  bundle.get('/qostwo', () => ({ ok: 1 }))
   await bundle.start()
   defer(() => bundle.stop())
-  const r = await gw.controller.core.request({ method: 'get', resource: '/qosone' })
+  const r = await gw.controller.core.request({ method: 'get', resource: '/qostwo' })
   assert.deepEqual(r.message.data, { ok: 1 })
 })

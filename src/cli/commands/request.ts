@@ -68,7 +68,7 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
           // not for us
         }
       })
-      client.publish(CONTROLLER_TOPIC, JSON.stringify(message), { qos: 2 })
+      client.publish(CONTROLLER_TOPIC, JSON.stringify(message), { qos: 1 }) // as the SDK (§2.2)
     })
     line(io.out, `${String(answer.code)} ${String(answer.method).toUpperCase()} ${String(answer.resource)}`)
     line(io.out, JSON.stringify(answer.data ?? null, null, 2))
