@@ -23,6 +23,8 @@ export interface StartupSample {
   bundleIdleRssKiB: number | undefined
   /** The throw-away gateway's RSS at the same moment. */
   gatewayIdleRssKiB: number | undefined
+  /** The throw-away gateway's RSS one settle period after /ready, before any bundle connected. */
+  gatewayNoBundleRssKiB: number | undefined
 }
 
 /** Starts the compiled example bundle against `brokerUrl`; resolves when it has registered. */
@@ -62,6 +64,8 @@ export async function startupSample(
 ): Promise<StartupSample> {
   const gw = await startGatewayProcess(repo, { example: false, timeoutMs })
   try {
+    await new Promise((r) => setTimeout(r, settleMs))
+    const gatewayNoBundleRssKiB = rssKiB(gw.pid)
     const bundle = await timeBundleRegistration(repo, gw.brokerUrl, timeoutMs)
     try {
       await new Promise((r) => setTimeout(r, settleMs))
@@ -71,6 +75,7 @@ export async function startupSample(
         bundleSpawnToRegisteredMs: bundle.ms,
         bundleIdleRssKiB: rssKiB(bundle.pid),
         gatewayIdleRssKiB: rssKiB(gw.pid),
+        gatewayNoBundleRssKiB,
       }
     } finally {
       await bundle.stop()

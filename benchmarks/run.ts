@@ -3,6 +3,8 @@
  *   A  GET /api/v1/example through the full gateway (`bundlegate start --example`, a separate process) to the
  *      example bundle (its own process, spawned by the gateway);
  *   B  the same JSON from a bare fastify route in a separate process (the limit of this machine);
+ *   B2 bare fastify forwarding each request over one raw socket to a second process that answers (the least an
+ *      out-of-process bundle can cost);
  *   C  the MQTT round trip alone: direct requests over MQTT to the same example bundle;
  * at each concurrency (1, 16, 64), a warm-up then a measured window, A and B interleaved; plus the footprint
  * (RSS idle and after load, gateway spawn → ready, bundle spawn → registered). Prints Markdown tables and the
@@ -10,7 +12,7 @@
  * @module
  */
 import { type ChildProcess, execFileSync, fork, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { cpus, loadavg } from 'node:os'
@@ -22,7 +24,7 @@ import { type RunningGateway, startGatewayProcess } from './gateway-process.ts'
 import { Histogram } from './histogram.ts'
 import type { LoadEvent, LoadResult, LoadSpec } from './load-spec.ts'
 import { CLK_TCK, cpuModel, cpuSeconds, peakRssKiB, rssKiB } from './proc-stats.ts'
-import { cleanupAll, installCleanupHandlers, interrupted, stopChild, track } from './processes.ts'
+import { cleanupAll, installCleanupHandlers, interrupted, stopChild, track, trackPid } from './processes.ts'
 import {
   type CaseName,
   type CaseResult,
@@ -34,46 +36,13 @@ import {
   ratios,
   targets,
 } from './report.ts'
+import { runLoad, summarise, type Watched } from './run-load.ts'
+import { settings } from './settings.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const REPO = resolve(HERE, '..')
 const EXPECTED = '{"key":"value"}'
 
-// ------------------------------------------------------------------ settings (environment)
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n < 0) throw new Error(`Expected ${name} to be a number ≥ 0, got "${raw}"`)
-  return n
-}
-
-const seconds = envNumber('BENCH_SECONDS', 10)
-const settings = {
-  seconds,
-  warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', seconds >= 4 ? 2 : Math.max(0.5, seconds / 2)),
-  rounds: Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 1))),
-  concurrency: (process.env.BENCH_CONCURRENCY || '1,16,64').split(',').map((s) => {
-    const n = Number(s.trim())
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`Expected BENCH_CONCURRENCY to list integers ≥ 1, got "${s}"`)
-    return n
-  }),
-  cases: (process.env.BENCH_CASES || 'A,B,C').split(',').map((s) => {
-    const c = s.trim().toUpperCase()
-    if (c !== 'A' && c !== 'B' && c !== 'C')
-      throw new Error(`Expected BENCH_CASES to list A, B, C, got "${s}"`)
-    return c as CaseName
-  }),
-  mqttQos: envNumber('BENCH_MQTT_QOS', 2) as 0 | 1 | 2,
-  startupRuns: Math.floor(envNumber('BENCH_STARTUP_RUNS', 3)),
-  settleMs: envNumber('BENCH_SETTLE_MS', 1000),
-  requestTimeoutMs: envNumber('BENCH_REQUEST_TIMEOUT_MS', 10_000),
-  startTimeoutMs: envNumber('BENCH_START_TIMEOUT_MS', 20_000),
-}
-if (![0, 1, 2].includes(settings.mqttQos))
-  throw new Error(`Expected BENCH_MQTT_QOS 0, 1 or 2, got ${settings.mqttQos}`)
 const OUT = process.env.BENCH_OUT ?? join(HERE, 'results/latest.json')
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -107,118 +76,36 @@ function getOnce(url: string, headers: Record<string, string>): Promise<{ status
   })
 }
 
-/** Forks the bare fastify server (case B) and resolves with its port. */
-async function startBareFastify(): Promise<{ child: ChildProcess; port: number }> {
-  const child = track(
-    fork(join(HERE, 'bare-fastify.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  )
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare fastify did not start within 20 s')), 20_000)
-    child.once('message', (m: { port?: number }) => {
+/** Forks one of the yardstick servers (case B, case B2's forwarder) and resolves with its port. */
+async function forkServer(
+  file: string,
+): Promise<{ child: ChildProcess; port: number; responderPid: number | undefined }> {
+  const child = track(fork(join(HERE, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  const m = await new Promise<{ port?: number; responderPid?: number }>((resolveMessage, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} did not start within 20 s`)), 20_000)
+    child.once('message', (msg: { port?: number; responderPid?: number }) => {
       clearTimeout(timer)
-      resolvePort(m.port ?? 0)
+      resolveMessage(msg)
     })
-    child.once('exit', (code) => reject(new Error(`bare fastify exited (code ${code})`)))
+    child.once('exit', (code) => reject(new Error(`${file} exited (code ${code})`)))
   })
-  return { child, port }
+  if (m.responderPid !== undefined) trackPid(m.responderPid)
+  return { child, port: m.port ?? 0, responderPid: m.responderPid }
 }
 
-interface Watched {
-  name: ProcessName
-  pid: number
-}
-
-/**
- * Runs one load-generator process; samples the CPU time of the watched processes at the edges of its measured
- * window (it tells us over IPC).
- */
-async function runLoad(
-  spec: LoadSpec,
-  watched: Watched[],
-): Promise<{ result: LoadResult; cpu: Partial<Record<ProcessName, number>> }> {
-  const child = track(
-    fork(join(HERE, 'load-generator.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  )
-  const limitMs = spec.warmupMs + spec.durationMs + 30_000
-  const before = new Map<ProcessName, number>()
-  const cpu: Partial<Record<ProcessName, number>> = {}
-  try {
-    const result = await new Promise<LoadResult>((resolveResult, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`load generator still running after ${limitMs} ms`)),
-        limitMs,
-      )
-      child.on('message', (e: LoadEvent) => {
-        if (e.type === 'measure-start') {
-          for (const w of watched) before.set(w.name, cpuSeconds(w.pid) ?? Number.NaN)
-        } else if (e.type === 'measure-end') {
-          for (const w of watched)
-            cpu[w.name] = (cpuSeconds(w.pid) ?? Number.NaN) - (before.get(w.name) ?? Number.NaN)
-        } else if (e.type === 'result') {
-          clearTimeout(timer)
-          resolveResult(e.result)
-        } else if (e.type === 'failed') {
-          clearTimeout(timer)
-          reject(new Error(`load generator: ${e.message}`))
-        }
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`load generator exited (${signal ?? `code ${code}`}) before reporting`))
-      })
-      child.send(spec)
+/** True when a source file of the gateway or the example is newer than the compiled gateway (or it is missing). */
+function buildIsStale(): boolean {
+  const built = join(REPO, 'dist/cli/bin.js')
+  if (!existsSync(built)) return true
+  const builtAt = statSync(built).mtimeMs
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => {
+      const p = join(dir, e.name)
+      return e.isDirectory()
+        ? e.name !== 'data' && newer(p)
+        : e.name.endsWith('.ts') && statSync(p).mtimeMs > builtAt
     })
-    cpu.loadGenerator = result.cpuSeconds
-    return { result, cpu }
-  } finally {
-    await stopChild(child, 2000)
-  }
-}
-
-/** Several rounds of one case merged: counts and windows add up, histograms merge. */
-function summarise(
-  name: CaseName,
-  concurrency: number,
-  runs: Array<Awaited<ReturnType<typeof runLoad>>>,
-): CaseResult {
-  const hist = new Histogram()
-  let ok = 0
-  let errors = 0
-  let unanswered = 0
-  let ms = 0
-  const errorKinds: Record<string, number> = {}
-  const cpu: Partial<Record<ProcessName, number>> = {}
-  for (const { result, cpu: c } of runs) {
-    hist.merge(result.histogram)
-    ok += result.ok
-    errors += result.errors
-    unanswered += result.unanswered
-    ms += result.elapsedMs
-    for (const [k, v] of Object.entries(result.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v
-    for (const [k, v] of Object.entries(c)) cpu[k as ProcessName] = (cpu[k as ProcessName] ?? 0) + v
-  }
-  const per1k: Partial<Record<ProcessName, number>> = {}
-  for (const [k, v] of Object.entries(cpu)) per1k[k as ProcessName] = ok > 0 ? v / (ok / 1000) : Number.NaN
-  return {
-    case: name,
-    concurrency,
-    rounds: runs.length,
-    ok,
-    errors,
-    errorKinds,
-    unanswered,
-    seconds: ms / 1000,
-    rps: ok / (ms / 1000),
-    latencyMs: {
-      p50: hist.percentile(50) / 1000,
-      p90: hist.percentile(90) / 1000,
-      p99: hist.percentile(99) / 1000,
-      max: hist.maxUs / 1000,
-      mean: hist.meanUs / 1000,
-    },
-    cpuSecondsPer1k: per1k,
-    cpuSeconds: cpu,
-  }
+  return newer(join(REPO, 'src')) || newer(join(REPO, 'examples'))
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -239,7 +126,7 @@ async function main(): Promise<void> {
   }, budgetS * 1000)
   watchdog.unref()
 
-  if (process.env.BENCH_SKIP_BUILD !== '1') {
+  if (process.env.BENCH_SKIP_BUILD !== '1' && (process.env.BENCH_BUILD === '1' || buildIsStale())) {
     log('building (npm run build; BENCH_SKIP_BUILD=1 skips it)…')
     const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'inherit' })
     if (b.status !== 0) throw new Error('npm run build failed')
@@ -267,13 +154,16 @@ async function main(): Promise<void> {
     `gateway pid ${gw.pid} at ${gw.httpUrl}, broker ${gw.brokerUrl}, example bundle pid ${gw.bundlePid}; ` +
       `spawn → /ready ${gw.spawnToReadyMs.toFixed(0)} ms, example registered ${gw.bannerRegisteredMs} ms after start`,
   )
-  const bare = await startBareFastify()
+  const bare = await forkServer('bare-fastify.ts')
   const bareUrl = `http://127.0.0.1:${bare.port}/api/v1/example`
+  const forwarder = settings.cases.includes('B2') ? await forkServer('b2-forwarder.ts') : undefined
+  const forwarderUrl = forwarder ? `http://127.0.0.1:${forwarder.port}/api/v1/example` : ''
   const gatewayUrl = `${gw.httpUrl}/api/v1/example`
   const headers = { 'mx-api-token': gw.token }
   for (const [name, url] of [
     ['A', gatewayUrl],
     ['B', bareUrl],
+    ...(forwarder ? ([['B2', forwarderUrl]] as const) : []),
   ] as const) {
     const r = await getOnce(url, headers)
     if (r.status !== 200 || r.body !== EXPECTED)
@@ -285,6 +175,8 @@ async function main(): Promise<void> {
     gateway: rssKiB(gw.pid),
     bundle: rssKiB(bundlePid),
     bare: rssKiB(bare.child.pid as number),
+    forwarder: forwarder ? rssKiB(forwarder.child.pid as number) : undefined,
+    responder: forwarder?.responderPid ? rssKiB(forwarder.responderPid) : undefined,
   }
 
   const specFor = (name: CaseName, concurrency: number): { spec: LoadSpec; watched: Watched[] } => {
@@ -302,6 +194,14 @@ async function main(): Promise<void> {
       return {
         spec: { ...common, target: { kind: 'http', url: gatewayUrl, headers, expectBody: EXPECTED } },
         watched: viaGateway,
+      }
+    if (name === 'B2' && forwarder)
+      return {
+        spec: { ...common, target: { kind: 'http', url: forwarderUrl, headers, expectBody: EXPECTED } },
+        watched: [
+          { name: 'bareFastify', pid: forwarder.child.pid as number },
+          { name: 'responder', pid: forwarder.responderPid as number },
+        ],
       }
     if (name === 'B')
       return {
@@ -328,7 +228,7 @@ async function main(): Promise<void> {
   const runs = new Map<string, Array<Awaited<ReturnType<typeof runLoad>>>>()
   for (let round = 0; round < settings.rounds; round++) {
     for (const c of settings.concurrency) {
-      const order: CaseName[] = settings.cases.filter((x) => x !== 'C')
+      const order: CaseName[] = settings.cases.filter((x) => x !== 'C') // A, B, B2 interleaved
       if (round % 2 === 1) order.reverse()
       if (settings.cases.includes('C')) order.push('C')
       for (const name of order) {
@@ -357,6 +257,7 @@ async function main(): Promise<void> {
     }
 
   await stopChild(bare.child)
+  if (forwarder) await stopChild(forwarder.child)
   await gw.stop()
 
   const readySamples = [...samples.map((s) => s.gatewaySpawnToReadyMs), gw.spawnToReadyMs]
@@ -369,6 +270,7 @@ async function main(): Promise<void> {
     gatewayPeakRssMiB: mib(footprintAfter.gatewayPeak),
     bundlePeakRssMiB: mib(footprintAfter.bundlePeak),
     bareFastifyIdleRssMiB: mib(idle.bare),
+    b2IdleRssMiB: idle.forwarder === undefined ? undefined : mib(idle.forwarder + (idle.responder ?? 0)),
     gatewaySpawnToReadyMs: readySamples,
     gatewaySpawnToReadyMedianMs: median(readySamples),
     gatewayBannerReadyMs: gw.bannerReadyMs,
@@ -377,6 +279,7 @@ async function main(): Promise<void> {
     bundleSpawnToRegisteredMedianMs: median(regSamples),
     startupSampleBundleIdleRssMiB: samples.map((s) => mib(s.bundleIdleRssKiB)),
     startupSampleGatewayIdleRssMiB: samples.map((s) => mib(s.gatewayIdleRssKiB)),
+    startupSampleGatewayNoBundleRssMiB: samples.map((s) => mib(s.gatewayNoBundleRssKiB)),
   }
   const report: Report = {
     schema: 1,
