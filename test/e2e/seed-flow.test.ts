@@ -126,7 +126,10 @@ function spawnNode(args: string[], env: NodeJS.ProcessEnv): NodeProcess {
   }
 }
 
-/** The pids of `pid`'s children (`pgrep -P`). */
+/**
+ * The pids of `pid`'s children (`pgrep -P`), less tsx's esbuild service: the gateway runs from source here, and tsx
+ * may have its transformer process alive at the moment we look (the compiled gateway has none).
+ */
 async function childPids(pid: number): Promise<number[]> {
   const p = spawn('pgrep', ['-P', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] })
   let out = ''
@@ -138,6 +141,16 @@ async function childPids(pid: number): Promise<number[]> {
     .split('\n')
     .filter((l) => /^\d+$/.test(l.trim()))
     .map(Number)
+    .filter((child) => !commandLine(child).includes('esbuild'))
+}
+
+/** The command line of `pid`, or '' when it is gone. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+  } catch {
+    return ''
+  }
 }
 
 /** Whether `pid` is a live process (a zombie, dead but not yet reaped, counts as gone). */
