@@ -1,14 +1,4 @@
 import { GatewayError } from '../errors.ts'
-import { brokerCredentialsCommand } from './commands/broker-credentials.ts'
-import { bundlesCommand } from './commands/bundles.ts'
-import { callCommand } from './commands/call.ts'
-import { createCommand } from './commands/create.ts'
-import { eventsCommand } from './commands/events.ts'
-import { requestCommand } from './commands/request.ts'
-import { runCommand } from './commands/run.ts'
-import { startCommand } from './commands/start.ts'
-import { tokenCommand } from './commands/token.ts'
-import { userCommand } from './commands/user.ts'
 import { type CliIo, line } from './io.ts'
 
 const USAGE = `Usage: bundlegate <command> [options]
@@ -27,31 +17,34 @@ Commands:
 
 Run "bundlegate <command> --help" for the options of a command.`
 
+type Command = (args: string[], io: CliIo) => Promise<number>
+
+/**
+ * Each command's module, imported when it runs: `start` never loads the SDK and mqtt.js that `run`, `request` and
+ * `events` need (about 14 MiB of RSS in the gateway process, docs/performance.md).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start.ts')).startCommand,
+  request: async () => (await import('./commands/request.ts')).requestCommand,
+  token: async () => (await import('./commands/token.ts')).tokenCommand,
+  user: async () => (await import('./commands/user.ts')).userCommand,
+  'broker-credentials': async () =>
+    (await import('./commands/broker-credentials.ts')).brokerCredentialsCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  call: async () => (await import('./commands/call.ts')).callCommand,
+  bundles: async () => (await import('./commands/bundles.ts')).bundlesCommand,
+  events: async () => (await import('./commands/events.ts')).eventsCommand,
+  create: async () => (await import('./commands/create.ts')).createCommand,
+}
+
 /** Runs the CLI; returns the exit code. Testable in-process. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
   try {
+    const load =
+      command === undefined ? undefined : Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+    if (load) return await (await load())(rest, io)
     switch (command) {
-      case 'start':
-        return await startCommand(rest, io)
-      case 'request':
-        return await requestCommand(rest, io)
-      case 'token':
-        return await tokenCommand(rest, io)
-      case 'user':
-        return await userCommand(rest, io)
-      case 'broker-credentials':
-        return await brokerCredentialsCommand(rest, io)
-      case 'run':
-        return await runCommand(rest, io)
-      case 'call':
-        return await callCommand(rest, io)
-      case 'bundles':
-        return await bundlesCommand(rest, io)
-      case 'events':
-        return await eventsCommand(rest, io)
-      case 'create':
-        return await createCommand(rest, io)
       case undefined:
       case 'help':
       case '--help':
