@@ -57,6 +57,8 @@ export interface Footprint {
   /** Idle RSS of the bundles and gateways of the start-up samples. */
   startupSampleBundleIdleRssMiB: Array<number | undefined>
   startupSampleGatewayIdleRssMiB: Array<number | undefined>
+  /** Gateway + N example bundles: in the shared host (plain and --lite-mode) and as N processes. */
+  manyBundles?: ManyBundlesFootprint | undefined
   /** The start-up samples' gateways before any bundle connected. */
   startupSampleGatewayNoBundleRssMiB?: Array<number | undefined>
 }
@@ -108,6 +110,7 @@ export interface Report {
 }
 
 import { median } from './footprint.ts'
+import type { ManyBundlesFootprint } from './many-bundles.ts'
 
 const MIB = 'MiB'
 
@@ -183,6 +186,16 @@ export function targets(cases: CaseResult[], fp: Footprint): Target[] {
       measured: Number.isFinite(v) ? `${f(v, 0)} ms (median of ${n})` : 'not measured',
       met: Number.isFinite(v) ? v <= limit : undefined,
     })
+  const many = fp.manyBundles
+  if (many) {
+    const total = (many.gatewayRssMiB ?? Number.NaN) + (many.hostRssMiB ?? Number.NaN)
+    out.push({
+      name: `gateway + ${many.bundles} example bundles (shared host), total RSS`,
+      target: `≤ 300 ${MIB}`,
+      measured: `${f(total, 0)} ${MIB} (${f(many.gatewayRssMiB, 0)} + ${f(many.hostRssMiB, 0)}; --lite-mode host: ${f((many.gatewayRssMiB ?? Number.NaN) + (many.hostLiteRssMiB ?? Number.NaN), 0)})`,
+      met: Number.isFinite(total) ? total <= 300 : undefined,
+    })
+  }
   time('gateway spawn → /ready 200', fp.gatewaySpawnToReadyMedianMs, 500, fp.gatewaySpawnToReadyMs.length)
   time(
     'bundle spawn → registered',
@@ -262,6 +275,19 @@ export function markdown(r: Report): string {
   L.push(
     `| gateway RSS idle before any bundle connected (start-up samples) | ${(fp.startupSampleGatewayNoBundleRssMiB ?? []).map((v) => f(v, 1)).join(', ')} ${MIB} |`,
   )
+  const many = fp.manyBundles
+  if (many) {
+    const g = many.gatewayRssMiB ?? Number.NaN
+    L.push(
+      `| gateway + ${many.bundles} bundles, shared host: RSS gateway + host (host PSS) | ${f(g, 1)} + ${f(many.hostRssMiB, 1)} = ${f(g + (many.hostRssMiB ?? Number.NaN), 1)} ${MIB} (${f(many.hostPssMiB, 1)}) |`,
+    )
+    L.push(
+      `| gateway + ${many.bundles} bundles, shared host with --lite-mode (host PSS) | ${f(g, 1)} + ${f(many.hostLiteRssMiB, 1)} = ${f(g + (many.hostLiteRssMiB ?? Number.NaN), 1)} ${MIB} (${f(many.hostLitePssMiB, 1)}) |`,
+    )
+    L.push(
+      `| gateway + ${many.bundles} bundles as processes: RSS (PSS of the bundles) | ${f(g, 1)} + ${f(many.processesRssMiB, 1)} = ${f(g + (many.processesRssMiB ?? Number.NaN), 1)} ${MIB} (${f(many.processesPssMiB, 1)}) |`,
+    )
+  }
   L.push(`| bare fastify RSS idle (for scale) | ${f(fp.bareFastifyIdleRssMiB, 1)} ${MIB} |`)
   L.push(`| B2 forwarder + responder RSS idle (for scale) | ${f(fp.b2IdleRssMiB, 1)} ${MIB} |`)
   L.push(

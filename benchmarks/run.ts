@@ -23,6 +23,7 @@ import { median, mib, type StartupSample, startupSample } from './footprint.ts'
 import { type RunningGateway, startGatewayProcess } from './gateway-process.ts'
 import { Histogram } from './histogram.ts'
 import type { LoadEvent, LoadResult, LoadSpec } from './load-spec.ts'
+import { manyBundlesFootprint } from './many-bundles.ts'
 import { CLK_TCK, cpuModel, cpuSeconds, peakRssKiB, rssKiB } from './proc-stats.ts'
 import { cleanupAll, installCleanupHandlers, interrupted, stopChild, track, trackPid } from './processes.ts'
 import {
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
   const budgetS =
     180 +
     settings.startupRuns * 30 +
+    (settings.manyBundles > 0 ? 120 + settings.manySettleMs / 500 : 0) +
     settings.rounds * settings.concurrency.length * settings.cases.length * (perCase + 30)
   const watchdog = setTimeout(() => {
     log(`benchmark still running after ${budgetS} s: giving up`)
@@ -145,6 +147,12 @@ async function main(): Promise<void> {
         `bundle spawn → registered ${s.bundleSpawnToRegisteredMs.toFixed(0)} ms`,
     )
   }
+
+  const manyBundles =
+    settings.manyBundles > 0
+      ? await manyBundlesFootprint(REPO, settings.manyBundles, settings.manySettleMs, settings.startTimeoutMs)
+      : undefined
+  if (manyBundles) log(`many bundles: ${JSON.stringify(manyBundles)}`)
 
   const gw: RunningGateway = await startGatewayProcess(REPO, {
     example: true,
@@ -280,6 +288,7 @@ async function main(): Promise<void> {
     startupSampleBundleIdleRssMiB: samples.map((s) => mib(s.bundleIdleRssKiB)),
     startupSampleGatewayIdleRssMiB: samples.map((s) => mib(s.gatewayIdleRssKiB)),
     startupSampleGatewayNoBundleRssMiB: samples.map((s) => mib(s.gatewayNoBundleRssKiB)),
+    manyBundles,
   }
   const report: Report = {
     schema: 1,

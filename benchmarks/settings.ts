@@ -36,6 +36,10 @@ export const settings = {
   }),
   /** QoS of case C's requests: 1, as our SDK publishes by default (wire-protocol.md §2.2). */
   mqttQos: envNumber('BENCH_MQTT_QOS', 1) as 0 | 1 | 2,
+  /** Bundles of the many-bundles footprint (shared host vs processes); 0 skips it (the default of --quick). */
+  manyBundles: Math.floor(envNumber('BENCH_MANY', quick ? 0 : 10)),
+  /** How long the many bundles idle before their memory is read (it grows for ~20 s after registering). */
+  manySettleMs: envNumber('BENCH_MANY_SETTLE_MS', 20_000),
   startupRuns: Math.floor(envNumber('BENCH_STARTUP_RUNS', quick ? 1 : 3)),
   settleMs: envNumber('BENCH_SETTLE_MS', quick ? 300 : 1000),
   requestTimeoutMs: envNumber('BENCH_REQUEST_TIMEOUT_MS', 10_000),

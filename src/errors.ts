@@ -9,6 +9,7 @@ export const ERRORS = {
   GW_ERR_CONFIG_INVALID: { status: 500, message: 'Invalid configuration: %s' },
   GW_ERR_MANIFEST_INVALID: { status: 500, message: 'Invalid bundle.json (%s): %s' },
   GW_ERR_MANIFEST_READ: { status: 500, message: 'Cannot read bundle.json at %s: %s' },
+  GW_ERR_HOST_MAIN: { status: 500, message: 'Bundle %s cannot run in the shared host (%s): %s' },
   GW_ERR_STORE_INVALID: { status: 500, message: 'Config store %s: %s' },
   GW_ERR_STORE_LOAD: { status: 500, message: 'Config store %s cannot be loaded: %s' },
   GW_ERR_STORE_WRITE: { status: 500, message: 'Config store %s cannot be written: %s' },

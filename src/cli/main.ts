@@ -10,6 +10,7 @@ Commands:
   broker-credentials create|list|revoke  manage bundles' MQTT credentials (exposed broker)
   request <METHOD> <resource>       send a direct request over MQTT and print the answer
   run [dir] [--watch]               check a bundle's bundle.json and run it (TypeScript, JavaScript or Python)
+  host <dir>...                     run several JavaScript bundles in one process, a worker thread each
   call <METHOD> <resource>          call the web service /api/v1 with an API token and print the answer
   bundles                           list the registered bundles
   events <pattern>...               print the push channel (events on matching resources) as it happens
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'broker-credentials': async () =>
     (await import('./commands/broker-credentials.ts')).brokerCredentialsCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
+  host: async () => (await import('./commands/host.ts')).hostCommand,
   call: async () => (await import('./commands/call.ts')).callCommand,
   bundles: async () => (await import('./commands/bundles.ts')).bundlesCommand,
   events: async () => (await import('./commands/events.ts')).eventsCommand,

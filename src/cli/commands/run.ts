@@ -121,7 +121,7 @@ export async function runCommand(argv: string[], io: CliIo, options: RunOptions 
  * A broker credential for this run, when the gateway's data directory has a broker credential store and the
  * bundle has no credentials of its own (BROKER_USERNAME, or a user in the broker URL).
  */
-async function issueCredential(
+export async function issueCredential(
   bundle: string,
   brokerUrl: string,
   values: { config?: string | undefined; 'data-dir'?: string | undefined; 'token-file'?: string | undefined },
