@@ -12,4 +12,9 @@ export {
   type ControllerView,
   ownsName,
 } from './broker-auth.ts'
-export { type EmbeddedBroker, type EmbeddedBrokerOptions, startBroker } from './embedded-broker.ts'
+export {
+  type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
+  type EmbeddedBrokerStats,
+  startBroker,
+} from './embedded-broker.ts'
