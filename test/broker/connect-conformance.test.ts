@@ -74,10 +74,7 @@ describe('embedded broker, broker authentication off', () => {
   test('[MQTT-3.1.3-8] an empty client id with CleanSession 0 gets CONNACK 2 and a closed connection (auth off)', {
     timeout: TEST_TIMEOUT_MS,
   }, async () => {
-    const before = broker.stats()
     assert.deepEqual(await rawExchange(broker.port, connectPacket({ clientId: '', clean: false })), REFUSED_2)
-    assert.equal(broker.stats().connectsRejected, before.connectsRejected + 1)
-    assert.equal(broker.stats().persistentSessions, before.persistentSessions)
   })
 
   test('[MQTT-3.1.3-6] an empty client id with CleanSession 1 is still accepted (the broker assigns an id)', {
@@ -88,13 +85,14 @@ describe('embedded broker, broker authentication off', () => {
   })
 
   test('[MQTT-3.1.3-8] 200 such CONNECTs leave no session behind', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const before = broker.stats().persistentSessions
+    const before = broker.stats()
     for (let i = 0; i < 200; i++)
       assert.deepEqual(
         await rawExchange(broker.port, connectPacket({ clientId: '', clean: false })),
         REFUSED_2,
       )
-    assert.equal(broker.stats().persistentSessions, before)
+    assert.equal(broker.stats().persistentSessions, before.persistentSessions)
+    assert.equal(broker.stats().connectsRejected, before.connectsRejected + 200, 'each one counted')
   })
 
   test('a persistent session outlives its connection within the expiry: queued messages wait for the client', {
