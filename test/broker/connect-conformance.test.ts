@@ -414,3 +414,35 @@ describe('the connect path against a real mosquitto 2.0 (same bytes to both brok
     })
   }
 })
+
+describe('with authentication on both: the embedded broker (broker.auth "on") and mosquitto with a password file', () => {
+  const g = authGateway()
+  const cleanup = lifo({ after })
+  let mosquitto: Mosquitto | undefined
+  const password = randomBytes(12).toString('hex')
+
+  before(async () => {
+    mosquitto = await startMosquitto({ users: { bob: password } })
+    const m = mosquitto
+    if (m) cleanup(() => m.close())
+  })
+
+  test('[MQTT-3.1.3-8] valid credentials, empty client id, CleanSession 0: CONNACK 2 and closed on both', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
+    const ours = await rawExchange(
+      g.broker.port,
+      connectPacket({ clientId: '', clean: false, ...g.cred('bob') }),
+    )
+    assert.deepEqual(ours, REFUSED_2, 'the embedded broker')
+    if (!mosquitto) {
+      if (process.env.CI === 'true') assert.fail('mosquitto not installed (CI must install it: see .ci/run)')
+      return t.skip('mosquitto not installed')
+    }
+    const packet = connectPacket({ clientId: '', clean: false, username: 'bob', password })
+    assert.deepEqual(await rawExchange(mosquitto.port, packet), REFUSED_2, 'mosquitto')
+    // and both accept the same credentials with a client id
+    const ok = connectPacket({ clientId: uid('cc-both'), clean: false, username: 'bob', password })
+    assert.equal((await rawExchange(mosquitto.port, ok)).connack, 0, 'mosquitto accepts bob')
+  })
+})
