@@ -15,8 +15,21 @@ export interface ConnectRefusal {
 export const MAX_CLIENT_ID_LENGTH = 128
 
 const WILDCARD = /[#+]/
-/** U+0000 is forbidden in every MQTT string; U+FFFD is what ill-formed UTF-8 decodes to (mqtt-packet decodes). */
-const hasBadChar = (s: string) => s.includes('\u0000') || s.includes('\uFFFD')
+/**
+ * The clause a string of a CONNECT breaks, if any: U+0000 [MQTT-1.5.3-2]; U+FFFD, what ill-formed UTF-8 becomes
+ * (mqtt-packet decodes before any hook sees the bytes) [MQTT-1.5.3-1]; control characters U+0001–U+001F,
+ * U+007F–U+009F and the non-characters of the BMP, which §1.5.3 lets a server refuse by closing (mosquitto does).
+ */
+function badString(s: string): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0) return 'MQTT-1.5.3-2'
+    if (c === 0xfffd) return 'MQTT-1.5.3-1'
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c >= 0xfffe || (c >= 0xfdd0 && c <= 0xfdef))
+      return 'MQTT-1.5.3 (may)'
+  }
+  return undefined
+}
 
 /**
  * The connect-path checks aedes 1.2 lacks (docs/protocol.md, "Connect-path conformance"), or `undefined` when the
@@ -41,14 +54,15 @@ export function connectRefusal(
     return { returnCode: 2, clause: 'MQTT-3.1.3-9', reason: 'empty client id (MQTT 3.1 requires one)' }
   if (id.length > maxClientIdLength)
     return { returnCode: 2, clause: 'MQTT-3.1.3-9', reason: `client id longer than ${maxClientIdLength}` }
-  if (hasBadChar(id) || (packet.username !== undefined && hasBadChar(packet.username)))
-    return { returnCode: 'close', clause: 'MQTT-1.5.3-1', reason: 'U+0000 or ill-formed UTF-8 in a string' }
+  const badText = badString(id) ?? badString(packet.username ?? '') ?? badString(packet.will?.topic ?? '')
+  if (badText)
+    return { returnCode: 'close', clause: badText, reason: 'U+0000, a control character or ill-formed UTF-8' }
   if (packet.password !== undefined && packet.username === undefined)
     return { returnCode: 'close', clause: 'MQTT-3.1.2-22', reason: 'password flag without user name flag' }
   const will = packet.will
   if (will) {
     if ((will.qos ?? 0) > 2) return { returnCode: 'close', clause: 'MQTT-3.1.2-14', reason: 'will QoS 3' }
-    if (will.topic === '' || WILDCARD.test(will.topic) || hasBadChar(will.topic))
+    if (will.topic === '' || WILDCARD.test(will.topic))
       return {
         returnCode: 'close',
         clause: 'MQTT-4.7.1-1',

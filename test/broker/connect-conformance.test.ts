@@ -350,6 +350,30 @@ const CASES: Case[] = [
     mosquitto: CLOSED,
   },
   {
+    name: '§1.5.3 client id with the control character U+0001: closed (a server MAY, both do)',
+    packet: { clientId: 'a\u0001b' },
+    embedded: CLOSED,
+    mosquitto: CLOSED,
+  },
+  {
+    name: '§1.5.3 user name with U+0001: closed',
+    packet: { username: 'u\u0001', password: 'p' },
+    embedded: CLOSED,
+    mosquitto: CLOSED,
+  },
+  {
+    name: '[MQTT-1.5.3-2] will topic with U+0000: closed',
+    packet: { will: { topic: 'w\u0000' } },
+    embedded: CLOSED,
+    mosquitto: CLOSED,
+  },
+  {
+    name: '§1.5.3 client id with the non-character U+FFFF: closed',
+    packet: { clientId: 'a\uFFFFb' },
+    embedded: CLOSED,
+    mosquitto: CLOSED,
+  },
+  {
     name: '[MQTT-3.1.2-14] will QoS 3: closed',
     packet: { will: { topic: 'w', qos: 3 } },
     embedded: CLOSED,
