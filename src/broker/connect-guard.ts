@@ -48,27 +48,27 @@ export function connectRefusal(
       clause: 'MQTT-3.1.2-1',
       reason: 'protocol name does not match the protocol level',
     }
+  // the rest in the packet's order, as mosquitto checks: flags, client id, will topic, user name, password
+  const will = packet.will
+  if (will && (will.qos ?? 0) > 2)
+    return { returnCode: 'close', clause: 'MQTT-3.1.2-14', reason: 'will QoS 3' }
   if (level === 4 && id === '' && packet.clean === false)
     return { returnCode: 2, clause: 'MQTT-3.1.3-8', reason: 'empty client id with a persistent session' }
   if (level === 3 && id === '')
     return { returnCode: 2, clause: 'MQTT-3.1.3-9', reason: 'empty client id (MQTT 3.1 requires one)' }
   if (id.length > maxClientIdLength)
     return { returnCode: 2, clause: 'MQTT-3.1.3-9', reason: `client id longer than ${maxClientIdLength}` }
-  const badText = badString(id) ?? badString(packet.username ?? '') ?? badString(packet.will?.topic ?? '')
+  const badText =
+    badString(id) ??
+    (will ? badString(will.topic) : undefined) ??
+    // MQTT 3.1 did not require user names to be UTF-8 text; mosquitto checks them for 3.1.1 only
+    (level === 4 && packet.username !== undefined ? badString(packet.username) : undefined)
   if (badText)
     return { returnCode: 'close', clause: badText, reason: 'U+0000, a control character or ill-formed UTF-8' }
+  if (will && (will.topic === '' || WILDCARD.test(will.topic)))
+    return { returnCode: 'close', clause: 'MQTT-4.7.1-1', reason: 'will topic empty or with a wildcard' }
   if (packet.password !== undefined && packet.username === undefined)
     return { returnCode: 'close', clause: 'MQTT-3.1.2-22', reason: 'password flag without user name flag' }
-  const will = packet.will
-  if (will) {
-    if ((will.qos ?? 0) > 2) return { returnCode: 'close', clause: 'MQTT-3.1.2-14', reason: 'will QoS 3' }
-    if (will.topic === '' || WILDCARD.test(will.topic))
-      return {
-        returnCode: 'close',
-        clause: 'MQTT-4.7.1-1',
-        reason: 'will topic empty, a wildcard or ill-formed',
-      }
-  }
   return undefined
 }
 
