@@ -10,6 +10,8 @@ export {
   type BrokerAuthStats,
   type BrokerCredentialChecker,
   type ControllerView,
+  MAX_PERSISTENT_SESSIONS,
+  MAX_PERSISTENT_SESSIONS_PER_USER,
   ownsName,
 } from './broker-auth.ts'
 export {
