@@ -130,6 +130,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       broker = await startBroker({
         host: cfg.broker.host,
         port: cfg.broker.port,
+        sessionExpiryMs: cfg.broker.sessionExpirySec * 1000,
         logger,
         ...(credentials ? { auth: { credentials, localId: cfg.controller.localId || undefined } } : {}),
       })

@@ -1,5 +1,6 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { Logger } from '../logger.ts'
+import type { SessionExpiry } from './session-expiry.ts'
 
 /** What the broker needs to check MQTT credentials (the gateway passes its broker credential store). */
 export interface BrokerCredentialChecker {
@@ -43,7 +44,14 @@ export interface BrokerAuthStats {
   /** Connections refused because their client id names another user's persistent session. */
   sessionsRefused: number
   revokedDisconnects: number
+  /** Client ids whose persistent session has an owner now (entries leave with their session). */
+  sessionOwners: number
 }
+
+/** Persistent sessions (clean: false) all users together may hold; beyond it new ones are refused (CONNACK 2). */
+export const MAX_PERSISTENT_SESSIONS = 100_000
+/** Persistent sessions one user may hold: one user cannot use up {@link MAX_PERSISTENT_SESSIONS} for all. */
+export const MAX_PERSISTENT_SESSIONS_PER_USER = 1000
 
 /** The broker's authentication and ACL, installed on an aedes instance. */
 export interface BrokerAuth {
@@ -108,11 +116,17 @@ export function ownsName(
  *   that user still holds it (released at its last unsubscribe or disconnect). Refusals are SUBACK 0x80; the
  *   connection stays.
  * - A client id with a persistent session (clean: false) of one user is refused (CONNACK 2) to other users: the
- *   session's queued messages would go to them.
+ *   session's queued messages would go to them. The ownership ends with the session (`sessions`: a clean session
+ *   under that id, or its expiry); a user holds at most {@link MAX_PERSISTENT_SESSIONS_PER_USER} of them.
  *
  * The controller itself publishes in-process (`aedes.publish`), which no hook sees.
  */
-export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logger: Logger): BrokerAuth {
+export function installBrokerAuth(
+  aedes: Aedes,
+  options: BrokerAuthOptions,
+  logger: Logger,
+  sessions: SessionExpiry,
+): BrokerAuth {
   const log = logger.child({ component: 'broker-auth' })
   const users = new WeakMap<Client, { user: string; credentialId: string }>()
   const stats: BrokerAuthStats = {
@@ -122,6 +136,7 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
     registrationsRefused: 0,
     revokedDisconnects: 0,
     sessionsRefused: 0,
+    sessionOwners: 0,
   }
   const localTopic = options.localId ? `/${options.localId}/controller` : undefined
   let tunnelOwner: (topic: string) => string | undefined = () => undefined
@@ -149,8 +164,25 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
   const replyTunnels = new Map<string, { user: string; holders: Set<Client> }>()
   /** The reply tunnels each client holds, to release them when it goes. */
   const heldBy = new Map<Client, Set<string>>()
-  /** Client id → the user of its persistent session (clean: false); one entry per session aedes keeps. */
+  /**
+   * Client id → the user of its persistent session (clean: false); one entry per session `sessions` keeps, removed
+   * when it ends there. `sessionsOf` counts them per user.
+   */
   const sessionUser = new Map<string, string>()
+  const sessionsOf = new Map<string, number>()
+  const claimSession = (clientId: string, user: string) => {
+    if (sessionUser.get(clientId) === user) return
+    sessionUser.set(clientId, user)
+    sessionsOf.set(user, (sessionsOf.get(user) ?? 0) + 1)
+  }
+  sessions.onEnd((clientId) => {
+    const user = sessionUser.get(clientId)
+    if (user === undefined) return
+    sessionUser.delete(clientId)
+    const n = (sessionsOf.get(user) ?? 1) - 1
+    if (n > 0) sessionsOf.set(user, n)
+    else sessionsOf.delete(user)
+  })
   const isClosed = (c: Client) => (c as unknown as { closed?: boolean }).closed === true
   /** The user holding reply tunnel `topic`, forgetting clients that went away without our hearing of it. */
   const replyOwner = (topic: string): string | undefined => {
@@ -224,10 +256,16 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
       stats.sessionsRefused++
       return refuse(2, `client id has a persistent session of another user ('${owner}')`)
     }
+    // A clean session discards the stored one once aedes registers it: `sessions.onEnd` then frees the id.
     if (client.clean === false) {
-      if (sessionUser.size >= 100_000 && owner === undefined) return refuse(2, 'too many persistent sessions')
-      sessionUser.set(client.id, check.credential.bundle)
-    } else sessionUser.delete(client.id) // a clean session discards the stored one
+      const user = check.credential.bundle
+      if (owner === undefined && sessionUser.size >= MAX_PERSISTENT_SESSIONS)
+        return refuse(2, 'too many persistent sessions')
+      if (owner === undefined && (sessionsOf.get(user) ?? 0) >= MAX_PERSISTENT_SESSIONS_PER_USER)
+        return refuse(2, 'too many persistent sessions of this user')
+      claimSession(client.id, user)
+      sessions.expect(client.id) // expires unless a client holds it, even if this CONNECT never completes
+    }
     users.set(client, { user: check.credential.bundle, credentialId: check.credential.id })
     log.debug({ clientId: client.id, username, credential: check.credential.id }, 'MQTT client authenticated')
     done(null, true)
@@ -345,7 +383,7 @@ export function installBrokerAuth(aedes: Aedes, options: BrokerAuthOptions, logg
         else registeredBy.delete(c.name)
       })
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, sessionOwners: sessionUser.size }),
     close() {
       clearInterval(timer)
     },

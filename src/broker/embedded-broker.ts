@@ -4,6 +4,8 @@ import { Aedes } from 'aedes'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { type BrokerAuth, type BrokerAuthOptions, installBrokerAuth } from './broker-auth.ts'
+import { installConnectGuard, MAX_CLIENT_ID_LENGTH } from './connect-guard.ts'
+import { installSessionExpiry } from './session-expiry.ts'
 
 /** Options of the embedded MQTT broker. */
 export interface EmbeddedBrokerOptions {
@@ -14,6 +16,18 @@ export interface EmbeddedBrokerOptions {
   logger?: Logger
   /** MQTT authentication and ACL (docs/security.md); without it every client may connect and do anything. */
   auth?: BrokerAuthOptions
+  /** A persistent session (clean: false) ends this long after its client disconnected. @default 7_200_000 (2 h) */
+  sessionExpiryMs?: number
+}
+
+/** Counters of the embedded broker's connect path, for health listings and tests. */
+export interface EmbeddedBrokerStats {
+  /** CONNECTs refused for breaking MQTT 3.1.1 (docs/protocol.md, "Connect-path conformance"). */
+  connectsRejected: number
+  /** Persistent sessions kept now, connected or not. */
+  persistentSessions: number
+  /** Persistent sessions discarded because their client did not come back within `sessionExpiryMs`. */
+  sessionsExpired: number
 }
 
 /** A running embedded broker. */
@@ -25,6 +39,7 @@ export interface EmbeddedBroker {
   readonly url: string
   /** Authentication and ACL, when {@link EmbeddedBrokerOptions.auth} was given. */
   readonly auth: BrokerAuth | undefined
+  stats(): EmbeddedBrokerStats
   close(): Promise<void>
 }
 
@@ -38,8 +53,11 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   const port = options.port ?? 1883
   const log = (options.logger ?? silentLogger()).child({ component: 'broker' })
   // Client ids of up to 128 characters: MQTT 3.1.1 only guarantees 23, but bundles of other SDKs use longer ones.
-  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 })
-  const auth = options.auth ? installBrokerAuth(aedes, options.auth, log) : undefined
+  // aedes checks the length for MQTT 3.1 only; the connect guard for both.
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH })
+  const guard = installConnectGuard(aedes, log)
+  const sessions = installSessionExpiry(aedes, options.sessionExpiryMs ?? 7_200_000, log)
+  const auth = options.auth ? installBrokerAuth(aedes, options.auth, log, sessions) : undefined
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true)
@@ -59,6 +77,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     ])
   } catch (err) {
     auth?.close()
+    sessions.close()
     aedes.close()
     throw createError('GW_ERR_BROKER_LISTEN', [host, port, (err as Error).message], { cause: err })
   }
@@ -73,8 +92,10 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     port: actualPort,
     url: `mqtt://${urlHost}:${actualPort}`,
     auth,
+    stats: () => ({ ...guard.stats(), ...sessions.stats() }),
     close() {
       auth?.close()
+      sessions.close()
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve())
         for (const s of sockets) s.destroy()

@@ -10,6 +10,13 @@ export {
   type BrokerAuthStats,
   type BrokerCredentialChecker,
   type ControllerView,
+  MAX_PERSISTENT_SESSIONS,
+  MAX_PERSISTENT_SESSIONS_PER_USER,
   ownsName,
 } from './broker-auth.ts'
-export { type EmbeddedBroker, type EmbeddedBrokerOptions, startBroker } from './embedded-broker.ts'
+export {
+  type EmbeddedBroker,
+  type EmbeddedBrokerOptions,
+  type EmbeddedBrokerStats,
+  startBroker,
+} from './embedded-broker.ts'

@@ -13,6 +13,8 @@ export const DEFAULTS = {
     port: 1883,
     /** MQTT client authentication and ACL on the embedded broker: `auto` (on unless `host` is loopback), `on`, `off`. */
     auth: 'auto' as 'auto' | 'on' | 'off',
+    /** A persistent MQTT session (clean: false) on the embedded broker ends this long after its client disconnected. */
+    sessionExpirySec: 7200,
     /** External broker URL; when set, the embedded broker is not started. */
     url: '',
     /** Credentials for the external broker. */
@@ -104,6 +106,7 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         auth: { enum: ['auto', 'on', 'off'] },
+        sessionExpirySec: { type: 'integer', minimum: 1, maximum: 2_592_000 },
         url: { type: 'string', pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$' },
         username: { type: 'string' },
         password: { type: 'string' },
