@@ -21,10 +21,9 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { median, mib, type StartupSample, startupSample } from './footprint.ts'
 import { type RunningGateway, startGatewayProcess } from './gateway-process.ts'
-import { Histogram } from './histogram.ts'
-import type { LoadEvent, LoadResult, LoadSpec } from './load-spec.ts'
+import type { LoadSpec } from './load-spec.ts'
 import { manyBundlesFootprint } from './many-bundles.ts'
-import { CLK_TCK, cpuModel, cpuSeconds, peakRssKiB, rssKiB } from './proc-stats.ts'
+import { CLK_TCK, cpuModel, peakRssKiB, rssKiB } from './proc-stats.ts'
 import { cleanupAll, installCleanupHandlers, interrupted, stopChild, track, trackPid } from './processes.ts'
 import {
   type CaseName,
@@ -32,7 +31,6 @@ import {
   caseLine,
   type Footprint,
   markdown,
-  type ProcessName,
   type Report,
   ratios,
   targets,
