@@ -173,6 +173,21 @@ test('a root token file from another install is neither adopted nor overwritten:
     assert.equal(await readFile(tokenFile, 'utf8'), foreign, 'the other install keeps its secret')
     assert.deepEqual(usersIn(dataDir), [], 'and the failed start created no console user')
   }
+  // the fix the message names: the Bundlegate secret is taken over explicitly; ThingsPro's hex cannot be
+  const hex = await runCli(['token', 'adopt-root', '--data-dir', dataDir, '--token-file', tokenFile])
+  assert.equal(hex.code, 1)
+  assert.match(hex.stderr, /holds no Bundlegate root secret/)
+  const secret = TokenStore.generateSecret()
+  await writeFile(tokenFile, `${secret}\n`, { mode: 0o600 })
+  const adopt = await runCli(['token', 'adopt-root', '--data-dir', dataDir, '--token-file', tokenFile])
+  assert.equal(adopt.code, 0, adopt.stderr)
+  const store = TokenStore.open(dataDir)
+  try {
+    const verified = store.verify(secret)
+    assert.ok(verified.ok && verified.token.root, 'the adopted secret is the root token now')
+  } finally {
+    store.close()
+  }
 })
 
 test('a 401 from `bundlegate bundles` and `call` names the token file it read (or the variable) and the fix', async (t) => {
