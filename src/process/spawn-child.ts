@@ -40,6 +40,8 @@ export interface SpawnChildOptions {
 }
 
 let launcher: { path: string | undefined } | undefined
+/** Whether a setpriv named by {@link SETPRIV_ENV} works, per path (checked once each). */
+const checked = new Map<string, boolean>()
 
 /**
  * The setpriv that supports `--pdeathsig` (checked once by running `setpriv --pdeathsig KILL -- true`), or
@@ -48,7 +50,10 @@ let launcher: { path: string | undefined } | undefined
 export function deathSignalLauncher(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const wanted = env[SETPRIV_ENV]
   if (wanted === 'none') return undefined
-  if (wanted) return works(wanted) ? wanted : undefined
+  if (wanted) {
+    if (!checked.has(wanted)) checked.set(wanted, works(wanted))
+    return checked.get(wanted) ? wanted : undefined
+  }
   if (launcher === undefined) {
     const found = process.platform === 'linux' ? findExecutable('setpriv', env) : undefined
     launcher = { path: found !== undefined && works(found) ? found : undefined }
