@@ -18,6 +18,7 @@ export const ERRORS = {
   GW_ERR_BUNDLE_NOT_CONNECTED: { status: 503, message: 'bundle %s is not connected to the broker' },
   GW_ERR_BUNDLE_STOPPED: { status: 503, message: 'bundle %s is stopping' },
   GW_ERR_BROKER_LISTEN: { status: 500, message: 'Embedded broker cannot listen on %s:%d: %s' },
+  GW_ERR_HTTP_LISTEN: { status: 500, message: 'Web service cannot listen on %s:%d: %s' },
   GW_ERR_BROKER_CONNECT: { status: 503, message: 'Cannot connect to the MQTT broker at %s: %s' },
   GW_ERR_BROKER_CREDENTIAL_INVALID: { status: 400, message: '%s' },
   GW_ERR_BROKER_CREDENTIAL_NOT_FOUND: { status: 404, message: "no active broker credential for '%s'" },
@@ -29,6 +30,11 @@ export const ERRORS = {
   GW_ERR_TOKEN_NOT_FOUND: { status: 404, message: "no token with id '%s'" },
   GW_ERR_TOKEN_STORE: { status: 500, message: 'Token store %s: %s' },
   GW_ERR_TOKEN_FILE: { status: 500, message: 'Root token file %s cannot be %s: %s' },
+  GW_ERR_TOKEN_FILE_FOREIGN: {
+    status: 500,
+    message:
+      'Root token file %s holds a token this gateway did not issue (not in %s): another install may use it. Fix: another file for this gateway (--token-file, data.tokenFile), or "bundlegate token adopt-root" to take it over, or remove the file',
+  },
   GW_ERR_TOKEN_STORE_FULL: {
     status: 507,
     message: 'Token store %s cannot be written: no space left on the device (%s)',

@@ -13,6 +13,7 @@ import {
   type ReservedPattern,
   startController,
 } from './controller/index.ts'
+import { createError } from './errors.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { readPem } from './read-pem.ts'
@@ -81,7 +82,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       const store = tokens
       opened.push(() => store.close())
       tokenFile = cfg.data.tokenFile ? resolve(cfg.data.tokenFile) : defaultTokenFilePath(dataDir)
-      await ensureRootToken(tokens, tokenFile, { logger })
+      // The root token file and the console's admin user come last, once every listener is bound (below).
       if (cfg.http.console) {
         const cu = await openConsoleUsers(dataDir, cfg.http, logger)
         consoleUsers = cu
@@ -152,6 +153,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     opened.push(() => ctl.close())
 
     let closing = false
+    let starting = true
     const http = buildGateway({
       core: controller.core,
       tokens,
@@ -175,12 +177,24 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       },
       ready: () => {
         if (closing) return 'the gateway is stopping'
+        if (starting) return 'the gateway is starting'
         if (!ctl.connected) return 'the controller is not connected to the broker'
         return undefined
       },
     })
     opened.push(() => http.close())
-    await http.listen({ host: cfg.http.host, port: cfg.http.port })
+    try {
+      await http.listen({ host: cfg.http.host, port: cfg.http.port })
+    } catch (err) {
+      throw createError('GW_ERR_HTTP_LISTEN', [cfg.http.host, cfg.http.port, listenReason(err)], {
+        cause: err,
+      })
+    }
+    // Every listener is bound: only now the first-start side effects that print or write a one-time secret, so
+    // that a start that fails (a busy port) consumes none of them and the retry shows them (issue 12).
+    if (tokens && tokenFile) await ensureRootToken(tokens, tokenFile, { logger })
+    await consoleUsers?.ensureInitialAdmin()
+    starting = false
     const address = http.server.address()
     const port = typeof address === 'object' && address ? address.port : cfg.http.port
     const host = cfg.http.host.includes(':') ? `[${cfg.http.host}]` : cfg.http.host
@@ -213,4 +227,11 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     await unwind()
     throw err
   }
+}
+
+/** "address already in use" rather than Node's "listen EADDRINUSE: address already in use 127.0.0.1:8080". */
+function listenReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  const text = e.message ?? String(err)
+  return e.code ? `${text.replace(/^listen \w+: /, '').replace(/ \S+:\d+$/, '')} (${e.code})` : text
 }

@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises'
 import { STATUS_CODES } from 'node:http'
+import { resolve } from 'node:path'
 import { createError } from '../errors.ts'
 import { type CliIo, line } from './io.ts'
 
@@ -40,6 +41,13 @@ export const CLIENT_HELP = `  --token <token>         API token (mx-api-token he
 Without --token or --token-file: BUNDLEGATE_TOKEN, else the root token file /etc/mx-api-token when readable, else
 ./data/mx-api-token when present.`
 
+/** The token to send and where it came from, for the hint on a 401 ({@link authHint}). */
+export interface ResolvedToken {
+  token: string | undefined
+  /** "--token", "the file /etc/mx-api-token (--token-file)", "BUNDLEGATE_TOKEN", …; what was tried when none. */
+  from: string
+}
+
 /**
  * The token to send: `--token`, else `--token-file`, else `BUNDLEGATE_TOKEN`, else the first readable default token
  * file; undefined when there is none (the call goes out without one and the gateway answers 401).
@@ -50,25 +58,61 @@ export async function resolveToken(
   env: NodeJS.ProcessEnv = process.env,
   defaults: readonly string[] = DEFAULT_TOKEN_FILES,
 ): Promise<string | undefined> {
-  if (values.token !== undefined) return values.token.trim() || undefined
+  return (await resolveTokenSource(values, env, defaults)).token
+}
+
+/** {@link resolveToken} with where the token came from. */
+export async function resolveTokenSource(
+  values: { token?: string | undefined; 'token-file'?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: readonly string[] = DEFAULT_TOKEN_FILES,
+): Promise<ResolvedToken> {
+  if (values.token !== undefined)
+    return { token: values.token.trim() || undefined, from: 'the --token option' }
   const file = values['token-file']
   if (file !== undefined) {
     try {
-      return (await readFile(file, 'utf8')).trim() || undefined
+      const token = (await readFile(file, 'utf8')).trim() || undefined
+      return { token, from: `the file ${resolve(file)} (--token-file)` }
     } catch (err) {
       throw createError('GW_ERR_TOKEN_FILE', [file, 'read', (err as Error).message], { cause: err })
     }
   }
-  if (env.BUNDLEGATE_TOKEN) return env.BUNDLEGATE_TOKEN.trim() || undefined
+  if (env.BUNDLEGATE_TOKEN)
+    return {
+      token: env.BUNDLEGATE_TOKEN.trim() || undefined,
+      from: 'the environment variable BUNDLEGATE_TOKEN',
+    }
   for (const path of defaults) {
     try {
       const token = (await readFile(path, 'utf8')).trim()
-      if (token) return token
+      if (token)
+        return { token, from: `the file ${resolve(path)} (the first readable of ${defaults.join(', ')})` }
     } catch {
       // not there, or not readable by us: try the next one
     }
   }
-  return undefined
+  return {
+    token: undefined,
+    from: `nothing: no --token, --token-file or BUNDLEGATE_TOKEN, and none of ${defaults.join(', ')} is readable`,
+  }
+}
+
+/**
+ * The line printed (on stderr) after a 401: which token was sent, from where, and how to send the right one.
+ * Undefined for any other status.
+ */
+export function authHint(status: number, source: ResolvedToken, base: string): string | undefined {
+  if (status !== 401) return undefined
+  const what = source.token === undefined ? 'no token was sent' : `the token sent came from ${source.from}`
+  const tail =
+    source.token === undefined
+      ? `: ${source.from.replace(/^nothing: /, '')}`
+      : ', and that gateway does not accept it'
+  return (
+    `bundlegate: ${what}${tail} (${base}). Fix: --token-file <the file that gateway prints as "root token" at its ` +
+    'start>, --token <token>, or BUNDLEGATE_TOKEN=<token>'
+  )
 }
 
 /**

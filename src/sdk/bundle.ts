@@ -30,6 +30,7 @@ import type {
   RequestMessage,
   Respond,
 } from './message.ts'
+import { watchParent } from './parent-watch.ts'
 import { deriveAllProfiles } from './profiles.ts'
 import { PublishWindow } from './publish-window.ts'
 import { type Publish, Publisher } from './publisher.ts'
@@ -210,7 +211,10 @@ export class Bundle {
       if (d.kind === 'route') this.#router.addRoute(d.spec, d.handler)
       else this.#router.addEvent(d.spec, d.handler)
     }
-    if (this.#options.signals ?? true) this.#installSignals()
+    if (this.#options.signals ?? true) {
+      this.#installSignals()
+      watchParent(this.log) // the gateway that spawned this process is gone: stop, as on SIGTERM
+    }
     const registered = new Promise<void>((resolve) => {
       this.#onRegistered = resolve
     })

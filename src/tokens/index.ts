@@ -17,6 +17,7 @@ export {
 } from './broker-credential-store.ts'
 export { parseDuration } from './parse-duration.ts'
 export {
+  adoptRootToken,
   defaultTokenFilePath,
   type EnsuredRootToken,
   ETC_TOKEN_FILE,

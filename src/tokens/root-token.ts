@@ -5,10 +5,10 @@
  * @module
  */
 
+import { randomBytes } from 'node:crypto'
 import { accessSync, constants } from 'node:fs'
-import { chmod, readFile, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { writeFileAtomic } from '../atomic-write.ts'
+import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { type TokenInfo, TokenStore } from './token-store.ts'
@@ -52,13 +52,16 @@ export function defaultTokenFilePath(dataDir: string, etcPath: string = ETC_TOKE
 }
 
 /**
- * Makes sure the token file at `path` holds the secret of an active root token (gateway start-up):
- * - a well-formed secret that verifies as an active root admin token is kept;
- * - a well-formed secret the store does not know (the database was deleted) is registered as the root token, so the
- *   secret the user already has keeps working;
- * - otherwise (no file, malformed, revoked, expired, not a root token) a new root token replaces every active one
- *   and its secret is written atomically, mode 0600.
- * A file that is kept gets its mode tightened to 0600 when it is looser.
+ * Makes sure the token file at `path` holds the secret of an active root token of THIS gateway (start-up). The
+ * file belongs to this install when its secret's hash is in this install's token store:
+ * - a secret that verifies as an active root admin token is kept (a loose mode is tightened to 0600);
+ * - a secret of this store that is revoked, expired or not a root token is replaced by a new root token;
+ * - no file, or an empty one: a new root token replaces every active one, its secret written atomically, 0600;
+ * - anything else (a Bundlegate secret this store never issued, or content that is not a Bundlegate secret at all,
+ *   such as the original ThingsPro's token) is another install's, or this one's from before its data directory
+ *   was deleted: it is neither adopted (its holders would become admins here) nor overwritten (it may be another
+ *   install's live secret); the start fails. {@link adoptRootToken} (`bundlegate token adopt-root`) takes it over.
+ * @throws GW_ERR_TOKEN_FILE_FOREIGN for a file that is not this install's (the message names the file and fixes).
  * @throws GW_ERR_TOKEN_FILE when the file cannot be read or written (the message names the path and OS error).
  */
 export async function ensureRootToken(
@@ -68,30 +71,48 @@ export async function ensureRootToken(
 ): Promise<EnsuredRootToken> {
   const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
   const secret = await readSecret(path)
-  if (secret !== undefined && TokenStore.isWellFormedSecret(secret)) {
-    const result = store.verify(secret)
+  if (secret !== undefined && secret !== '') {
+    const result = TokenStore.isWellFormedSecret(secret) ? store.verify(secret) : undefined
+    if (result === undefined || (!result.ok && result.reason === 'unknown'))
+      throw createError('GW_ERR_TOKEN_FILE_FOREIGN', [path, store.path])
     if (result.ok && result.token.root && result.token.scope === 'admin') {
       await tightenMode(path, log)
       log.info({ path, id: result.token.id }, 'root token file in use')
       return { path, created: false, token: result.token }
     }
-    if (!result.ok && result.reason === 'unknown') {
-      const token = store.installRootSecret(secret)
-      await tightenMode(path, log)
-      log.warn(
-        { path, id: token.id },
-        'root token file holds a secret unknown to the token store: registered it',
-      )
-      return { path, created: false, token }
-    }
     const why = result.ok ? 'not a root admin token' : result.reason
-    log.warn({ path, reason: why }, 'root token file holds an unusable secret: replacing it')
-  } else if (secret !== undefined) {
-    log.warn({ path }, 'root token file is malformed: replacing it')
+    log.warn({ path, reason: why }, 'root token file holds an unusable token of this gateway: replacing it')
   }
   const token = await replaceRoot(store, path)
   log.info({ path, id: token.id }, 'root token file created')
   return { path, created: true, token }
+}
+
+/**
+ * Takes over the secret in `path` as this gateway's root token (`bundlegate token adopt-root`): for a file that
+ * {@link ensureRootToken} refuses as another install's, when the user decides it is this gateway's after all
+ * (its data directory was deleted, or the install moved). Every other root token is revoked.
+ * @throws GW_ERR_TOKEN_INVALID when the file holds no Bundlegate secret, or one this store already knows.
+ * @throws GW_ERR_TOKEN_FILE when the file cannot be read.
+ */
+export async function adoptRootToken(
+  store: TokenStore,
+  path: string,
+  options: RootTokenOptions = {},
+): Promise<TokenInfo> {
+  const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
+  const secret = await readSecret(path)
+  if (secret === undefined || !TokenStore.isWellFormedSecret(secret))
+    throw createError('GW_ERR_TOKEN_INVALID', [
+      `${path} holds no Bundlegate root secret (bgt_ and 43 base64url characters) to adopt`,
+    ])
+  const known = store.verify(secret)
+  if (known.ok || known.reason !== 'unknown')
+    throw createError('GW_ERR_TOKEN_INVALID', [`the secret in ${path} is already this gateway's`])
+  const token = store.installRootSecret(secret)
+  await tightenMode(path, log)
+  log.warn({ path, id: token.id }, "root token file adopted: its secret is now this gateway's root token")
+  return token
 }
 
 /**
@@ -111,17 +132,52 @@ export async function rotateRootToken(
 }
 
 /**
- * Writes a new secret first and registers it second: a crash in between leaves a file whose secret is unknown to
- * the store, which the next {@link ensureRootToken} registers, rather than a root token whose secret is lost.
+ * Writes the new secret to a temp file next to `path` (fsync), registers it (revoking every other root token),
+ * then renames the temp file over `path`. A failed write changes nothing; a crash after the registration leaves
+ * the old file, whose secret is now a revoked token of this store, which the next {@link ensureRootToken}
+ * replaces: the file never holds a secret this store does not know (which would be refused as another install's).
  */
 async function replaceRoot(store: TokenStore, path: string): Promise<TokenInfo> {
   const secret = TokenStore.generateSecret()
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const written = (err: unknown) =>
+    createError('GW_ERR_TOKEN_FILE', [path, 'written', osError(err)], { cause: err })
   try {
-    await writeFileAtomic(path, `${secret}\n`, { mode: 0o600 })
+    const handle = await open(tmp, 'wx', 0o600)
+    try {
+      await handle.chmod(0o600)
+      await handle.writeFile(`${secret}\n`)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
   } catch (err) {
-    throw createError('GW_ERR_TOKEN_FILE', [path, 'written', osError(err)], { cause: err })
+    await rm(tmp, { force: true }).catch(() => {})
+    throw written(err)
   }
-  return store.installRootSecret(secret)
+  let token: TokenInfo
+  try {
+    token = store.installRootSecret(secret)
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {})
+    throw (err as { code?: string }).code?.startsWith('GW_ERR_') ? err : written(err)
+  }
+  await syncDirectory(dirname(path))
+  return token
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // platforms and file systems that cannot fsync a directory
+  }
 }
 
 /** The file's content without surrounding white space, or `undefined` when it does not exist. */

@@ -9,6 +9,11 @@ export interface ConsoleUsers {
   sessions: SessionStore
   throttle: LoginThrottle
   /**
+   * At the very first start (no user yet) creates the admin user with a random password and logs it, this once,
+   * at warn level; later starts only say that the user still has to change it. Call it last in the start-up.
+   */
+  ensureInitialAdmin(): Promise<void>
+  /**
    * The admin's initial password, at the very first start only, for the start-up banner; returns it once and
    * forgets it.
    */
@@ -19,8 +24,9 @@ export interface ConsoleUsers {
 export const INITIAL_PASSWORD_MESSAGE = 'console user %s created with the initial password %s'
 
 /**
- * Opens `<dataDir>/users.db`; at the very first start (no user yet) creates the admin user with a random password
- * and logs it, this once, at warn level. Later starts only say that the user still has to change it.
+ * Opens `<dataDir>/users.db`. Nothing is created yet: the gateway calls {@link ConsoleUsers.ensureInitialAdmin}
+ * only once every listener is bound, so that a start that fails (a busy port) leaves no admin user behind whose
+ * one-time password nobody saw (issue 12).
  */
 export async function openConsoleUsers(
   dataDir: string,
@@ -30,25 +36,6 @@ export async function openConsoleUsers(
   const log = logger.child({ component: 'console' })
   const users = UserStore.open(dataDir, { logger })
   let initial: { username: string; password: string } | undefined
-  try {
-    const admin = await users.ensureAdmin()
-    if (admin.created) {
-      initial = { username: admin.user.username, password: admin.password }
-      log.warn(
-        { username: admin.user.username, usersDb: users.path },
-        `${INITIAL_PASSWORD_MESSAGE.replace('%s', admin.user.username).replace('%s', admin.password)}` +
-          ' (shown only this once; it must be changed at the first login. Lost it? bundlegate user set-password)',
-      )
-    } else if (admin.user.mustChangePassword) {
-      log.info(
-        { username: admin.user.username },
-        'console user still has its initial password (printed at the first start; lost it? bundlegate user set-password)',
-      )
-    }
-  } catch (err) {
-    users.close()
-    throw err
-  }
   const sessions = new SessionStore({
     idleMs: options.sessionIdleSec * 1000,
     maxMs: options.sessionMaxSec * 1000,
@@ -58,6 +45,22 @@ export async function openConsoleUsers(
     users,
     sessions,
     throttle: new LoginThrottle(),
+    async ensureInitialAdmin() {
+      const admin = await users.ensureAdmin()
+      if (admin.created) {
+        initial = { username: admin.user.username, password: admin.password }
+        log.warn(
+          { username: admin.user.username, usersDb: users.path },
+          `${INITIAL_PASSWORD_MESSAGE.replace('%s', admin.user.username).replace('%s', admin.password)}` +
+            ' (shown only this once; it must be changed at the first login. Lost it? bundlegate user set-password)',
+        )
+      } else if (admin.user.mustChangePassword) {
+        log.info(
+          { username: admin.user.username },
+          'console user still has its initial password (printed at the first start; lost it? bundlegate user set-password)',
+        )
+      }
+    },
     takeInitialPassword() {
       const taken = initial
       initial = undefined

@@ -242,7 +242,7 @@ describe('bundlegate token (in-process)', () => {
     assert.match(unknownSub.stderr, /Usage: bundlegate token/)
     const none = await run([])
     assert.equal(none.code, 2)
-    assert.match(none.stderr, /Usage: bundlegate token <create\|list\|revoke\|rotate-root>/)
+    assert.match(none.stderr, /Usage: bundlegate token <create\|list\|revoke\|rotate-root\|adopt-root>/)
     const badOption = await run(['list', '--bogus'])
     assert.equal(badOption.code, 2)
     assert.match(badOption.stderr, /Unknown option '--bogus'.*GW_ERR_CLI_USAGE/)

@@ -30,6 +30,7 @@ async function consoleService(t: { after: (fn: () => Promise<void>) => void }) {
   const core = new ControllerCore({ publish() {} }, { logger: silentLogger() })
   defer(() => core.close())
   const cu = await openConsoleUsers(dir, { sessionIdleSec: 600, sessionMaxSec: 3600 }, silentLogger())
+  await cu.ensureInitialAdmin()
   defer(() => cu.users.close())
   const initial = cu.takeInitialPassword()
   assert.ok(initial)

@@ -3,11 +3,17 @@
  * gateway raises itself and for error bodies bundles send (the SDK's `traceback`, any bundle's `stack`).
  */
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import Fastify from 'fastify'
+import { GatewayError } from '../../src/errors.ts'
 import { installErrorHandlers } from '../../src/gateway/error-handler.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle } from '../../src/sdk/index.ts'
+import { loadConfig, startGateway } from '../../src/server.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
 
 const STACK_LINE = /\n\s+at /
@@ -117,4 +123,39 @@ test('[WP-50] bundle error bodies: the SDK traceback of a throwing handler and a
       for (const r of [thrown, stacked]) assert.doesNotMatch(r.raw, /\n\s+at |traceback|"stack"/)
     }
   }
+})
+
+test('issue 12: a start-up failure is a GatewayError with a code, not a raw errno stack, and the start unwinds (busy HTTP port: the broker port is free again)', async (t) => {
+  const busy = createServer()
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())))
+  const httpPort = (busy.address() as { port: number }).port
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const brokerPort = (probe.address() as { port: number }).port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  const dir = await mkdtemp(join(tmpdir(), 'bg-nostack-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const config = await loadConfig({
+    env: {},
+    flags: {
+      broker: { host: '127.0.0.1', port: brokerPort },
+      http: { host: '127.0.0.1', port: httpPort },
+      data: { dir, tokenFile: join(dir, 'mx-api-token') },
+      log: { level: 'silent' },
+    },
+  })
+  await assert.rejects(startGateway(config), (err: unknown) => {
+    assert.ok(err instanceof GatewayError, `a GatewayError, got ${String(err)}`)
+    assert.equal(err.code, 'GW_ERR_HTTP_LISTEN')
+    assert.doesNotMatch(err.message, STACK_LINE)
+    return true
+  })
+  // unwound: the broker that had started is closed, its port can be bound again
+  const again = createServer()
+  await new Promise<void>((resolve, reject) => {
+    again.once('error', reject)
+    again.listen(brokerPort, '127.0.0.1', resolve)
+  })
+  await new Promise<void>((resolve) => again.close(() => resolve()))
 })

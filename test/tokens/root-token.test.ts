@@ -7,6 +7,7 @@ import { type TestContext, test } from 'node:test'
 import { GatewayError } from '../../src/errors.ts'
 import { createLogger } from '../../src/logger.ts'
 import {
+  adoptRootToken,
   defaultTokenFilePath,
   ETC_TOKEN_FILE,
   ensureRootToken,
@@ -138,7 +139,20 @@ test('[HA-8] the root token file is kept across restarts', async (t) => {
   assert.deepEqual(activeRoots(second), [created.token.id])
 })
 
-test('[HA-8] a well-formed secret unknown to the store (database lost) is registered as the root token', async (t) => {
+function foreign(path: string): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof GatewayError, String(err))
+    assert.equal(err.code, 'GW_ERR_TOKEN_FILE_FOREIGN')
+    assert.ok(
+      err.message.startsWith(`Root token file ${path} holds a token this gateway did not issue`),
+      err.message,
+    )
+    assert.match(err.message, /--token-file.*adopt-root/)
+    return true
+  }
+}
+
+test('[HA-8] issue 12: a secret this store did not issue (another install, or a deleted database) is neither adopted nor overwritten; adoptRootToken takes it over', async (t) => {
   const dir = await tempDir(t)
   const file = join(dir, 'mx-api-token')
   const first = TokenStore.open(dir)
@@ -149,28 +163,49 @@ test('[HA-8] a well-formed secret unknown to the store (database lost) is regist
 
   const store = TokenStore.open(dir)
   t.after(() => store.close())
-  assert.deepEqual(store.list(), [])
-  const result = await ensureRootToken(store, file)
-  assert.equal(result.created, false)
-  assert.equal(await readFile(file, 'utf8'), before, 'the user keeps the secret they have')
-  const verified = store.verify(before.trim())
-  assert.ok(verified.ok)
-  assert.equal(verified.token.root, true)
-  assert.equal(verified.token.scope, 'admin')
-  assert.deepEqual(activeRoots(store), [result.token.id])
+  await assert.rejects(ensureRootToken(store, file), foreign(file))
+  assert.equal(await readFile(file, 'utf8'), before, 'the file is left alone')
+  assert.deepEqual(store.list(), [], 'and nothing is registered')
+  assert.deepEqual(store.verify(before.trim()), { ok: false, reason: 'unknown' })
 
-  // a secret the user put there by hand counts the same way, and a loose mode is tightened
+  // the user decides it is this gateway's after all
+  const adopted = await adoptRootToken(store, file)
+  assert.equal(adopted.root, true)
+  const kept = await ensureRootToken(store, file)
+  assert.equal(kept.created, false)
+  assert.equal(kept.token.id, adopted.id)
+  assert.equal(await readFile(file, 'utf8'), before, 'the user keeps the secret they have')
+  await assert.rejects(adoptRootToken(store, file), /already this gateway's/)
+
+  // a secret put there by hand counts the same way: refused, then adopted; a loose mode is tightened
   const own = TokenStore.generateSecret()
   await writeFile(file, `${own}\n`, { mode: 0o644 })
   await chmod(file, 0o644)
-  const adopted = await ensureRootToken(store, file)
-  assert.equal(adopted.created, false)
+  await assert.rejects(ensureRootToken(store, file), foreign(file))
+  await adoptRootToken(store, file)
   assert.ok(store.verify(own).ok)
   assert.deepEqual(store.verify(before.trim()), { ok: false, reason: 'revoked' }, 'one root token at a time')
   assert.equal(await modeOf(file), 0o600)
 })
 
-test('[HA-8] a revoked, malformed, empty or non-root secret in the file is replaced by a new root token', async (t) => {
+test('[HA-8] issue 12: a file that is not a Bundlegate secret at all (the original ThingsPro token, garbage) is refused and kept as it is', async (t) => {
+  const { file, store } = await setup(t)
+  const secret = TokenStore.generateSecret()
+  for (const content of [
+    'garbage\n',
+    'a3f9c2d1e4b5a6978877665544332211\n',
+    `${secret}x\n`,
+    `${secret}\n${secret}\n`,
+  ]) {
+    await writeFile(file, content)
+    await assert.rejects(ensureRootToken(store, file), foreign(file), JSON.stringify(content))
+    assert.equal(await readFile(file, 'utf8'), content)
+    await assert.rejects(adoptRootToken(store, file), /holds no Bundlegate root secret/)
+  }
+  assert.deepEqual(store.list(), [])
+})
+
+test('[HA-8] a revoked, empty or non-root secret of this store in the file is replaced by a new root token', async (t) => {
   const { file, store } = await setup(t)
   const first = await ensureRootToken(store, file)
   const firstSecret = await secretIn(file)
@@ -184,7 +219,7 @@ test('[HA-8] a revoked, malformed, empty or non-root secret in the file is repla
   assert.deepEqual(store.verify(firstSecret), { ok: false, reason: 'revoked' })
   assert.equal(await modeOf(file), 0o600)
 
-  for (const content of ['', '\n', 'garbage\n', `${secret}x\n`, `${secret}\n${secret}\n`]) {
+  for (const content of ['', '\n', ' \n\n']) {
     await writeFile(file, content)
     const r = await ensureRootToken(store, file)
     assert.equal(r.created, true, JSON.stringify(content))

@@ -4,6 +4,7 @@ import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
 import { printTable } from '../table.ts'
 import {
+  authHint,
   CLIENT_HELP,
   CLIENT_OPTIONS,
   callApi,
@@ -11,7 +12,7 @@ import {
   parseTimeout,
   printResponse,
   resolveBaseUrl,
-  resolveToken,
+  resolveTokenSource,
 } from '../web-client.ts'
 
 const HELP = `Usage: bundlegate bundles [options]
@@ -34,10 +35,13 @@ export async function bundlesCommand(argv: string[], io: CliIo): Promise<number>
     throw createError('GW_ERR_CLI_USAGE', [`unexpected argument "${positionals[0]}"\n\n${HELP}`])
   const base = resolveBaseUrl(values.url)
   const timeoutMs = parseTimeout(values.timeout)
-  const token = await resolveToken(values)
+  const source = await resolveTokenSource(values)
+  const { token } = source
   const res = await callApi(base, 'GET', '/bundles', { token, timeoutMs })
   if (values.json || exitCodeOf(res) !== 0 || !Array.isArray(res.body)) {
     printResponse(io, res, values.json ?? false)
+    const hint = authHint(res.status, source, base)
+    if (hint) line(io.err, hint)
     return exitCodeOf(res)
   }
   printBundles(io, res.body as BundleView[])

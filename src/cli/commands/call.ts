@@ -3,6 +3,7 @@ import { createError } from '../../errors.ts'
 import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
 import {
+  authHint,
   CLIENT_HELP,
   CLIENT_OPTIONS,
   callApi,
@@ -10,7 +11,7 @@ import {
   parseTimeout,
   printResponse,
   resolveBaseUrl,
-  resolveToken,
+  resolveTokenSource,
 } from '../web-client.ts'
 
 const HELP = `Usage: bundlegate call <METHOD> <resource> [options]
@@ -46,9 +47,12 @@ export async function callCommand(argv: string[], io: CliIo): Promise<number> {
   const body = values.data === undefined ? undefined : await readData(values.data)
   const base = resolveBaseUrl(values.url)
   const timeoutMs = parseTimeout(values.timeout)
-  const token = await resolveToken(values)
+  const source = await resolveTokenSource(values)
+  const { token } = source
   const res = await callApi(base, method.toUpperCase(), resource, { token, body, timeoutMs })
   printResponse(io, res, values.json ?? false)
+  const hint = authHint(res.status, source, base)
+  if (hint) line(io.err, hint)
   return exitCodeOf(res)
 }
 

@@ -1,7 +1,14 @@
 import { createError } from '../../errors.ts'
 import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
-import { CLIENT_HELP, CLIENT_OPTIONS, parseTimeout, resolveBaseUrl, resolveToken } from '../web-client.ts'
+import {
+  authHint,
+  CLIENT_HELP,
+  CLIENT_OPTIONS,
+  parseTimeout,
+  resolveBaseUrl,
+  resolveTokenSource,
+} from '../web-client.ts'
 
 const HELP = `Usage: bundlegate events <pattern>... [options]
 
@@ -128,7 +135,8 @@ export async function eventsCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const base = resolveBaseUrl(values.url)
   const connectTimeoutMs = parseTimeout(values.timeout)
-  const token = await resolveToken(values)
+  const source = await resolveTokenSource(values)
+  const { token } = source
   const json = values.json ?? false
   const url = `${base}/api/v1/events?${positionals.map((p) => `resource=${encodeURIComponent(p)}`).join('&')}`
 
@@ -178,6 +186,8 @@ export async function eventsCommand(argv: string[], io: CliIo): Promise<number> 
           // a bad token or pattern will not change by retrying (exit 1); a busy or stopping gateway may
           if (!retryable(res.status)) {
             line(io.err, `bundlegate: ${answer}`)
+            const hint = authHint(res.status, source, base)
+            if (hint) line(io.err, hint)
             return 1
           }
           problem = answer

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { type Dirent, existsSync, type FSWatcher, watch } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { constants } from 'node:os'
@@ -6,6 +6,7 @@ import { extname, join, relative, resolve, sep } from 'node:path'
 import { loadConfig } from '../../config/index.ts'
 import { createError, GatewayError } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
+import { isRunning, spawnChild, stopChild } from '../../process/index.ts'
 import { brokerUrlFromEnv } from '../../sdk/env.ts'
 import { loadManifest, type Manifest, type ManifestProblem } from '../../sdk/manifest.ts'
 import { BrokerCredentialStore } from '../../tokens/index.ts'
@@ -262,11 +263,8 @@ interface Running {
 }
 
 function start(launch: Launch, io: CliIo): Running {
-  const child = spawn(launch.command, launch.args, {
-    cwd: launch.cwd,
-    env: launch.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  // dies with this command, also on its kill -9 (src/process)
+  const child = spawnChild(launch.command, launch.args, { cwd: launch.cwd, env: launch.env })
   child.stdout?.pipe(io.out, { end: false })
   child.stderr?.pipe(io.err, { end: false })
   const ended = new Promise<Ending>((resolvePromise) => {
@@ -298,10 +296,6 @@ function exitCodeOf(ending: Ending, launch: Launch, io: CliIo): number {
 function describeEnding(ending: Ending): string {
   if ('error' in ending) return `could not start (${ending.error.message})`
   return ending.code !== null ? `exited with code ${ending.code}` : `was killed by ${ending.signal}`
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.pid !== undefined && child.exitCode === null && child.signalCode === null
 }
 
 /** SIGINT / SIGTERM of this process (or the test hook's abort) for as long as the command runs. */
@@ -345,15 +339,7 @@ async function runOnce(launch: Launch, io: CliIo, options: RunOptions): Promise<
 
 /** SIGTERM, then SIGKILL after {@link KILL_AFTER_MS}; resolves when the bundle is gone. */
 async function stop(running: Running): Promise<Ending> {
-  if (isRunning(running.child)) running.child.kill('SIGTERM')
-  let timer: NodeJS.Timeout | undefined
-  const killed = new Promise<void>((r) => {
-    timer = setTimeout(r, KILL_AFTER_MS)
-  })
-  const first = await Promise.race([running.ended, killed.then(() => undefined)])
-  clearTimeout(timer)
-  if (first !== undefined) return first
-  if (isRunning(running.child)) running.child.kill('SIGKILL')
+  await stopChild(running.child, KILL_AFTER_MS)
   return running.ended
 }
 

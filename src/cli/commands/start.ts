@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ConfigInput, loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
+import { deathSignalLauncher, spawnChild, stopChild } from '../../process/index.ts'
 import { type Gateway, startGateway } from '../../server.ts'
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
@@ -104,11 +105,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   }
   await waitForSignal()
   line(io.out, 'stopping')
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve))
-    child.kill('SIGTERM')
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())])
-  }
+  if (child) await stopChild(child) // SIGTERM, SIGKILL after 5 s
   await gateway.close()
   return 0
 }
@@ -139,10 +136,12 @@ function runExample(gateway: Gateway, io: CliIo): ChildProcess {
     env.BROKER_USERNAME = issued.username
     env.BROKER_PASSWORD = issued.password
   }
-  const child = spawn(process.execPath, args, {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  if (deathSignalLauncher() === undefined)
+    gateway.logger.warn(
+      { bundle: 'example' },
+      'setpriv --pdeathsig is not available: only the lifeline pipe stops the example bundle if the gateway is killed',
+    )
+  const child = spawnChild(process.execPath, args, { env })
   child.stdout?.pipe(io.out, { end: false })
   child.stderr?.pipe(io.err, { end: false })
   child.on('exit', (code, signal) => {

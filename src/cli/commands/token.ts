@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
 import {
+  adoptRootToken,
   defaultTokenFilePath,
   parseDuration,
   rotateRootToken,
@@ -15,7 +16,7 @@ import { type CliIo, line } from '../io.ts'
 import { subcommandHelp } from '../subcommand-help.ts'
 import { printTable } from '../table.ts'
 
-const HELP = `Usage: bundlegate token <create|list|revoke|rotate-root> [options]
+const HELP = `Usage: bundlegate token <create|list|revoke|rotate-root|adopt-root> [options]
 
 Manages API tokens directly in the gateway's data directory (safe while the gateway runs).
 
@@ -23,6 +24,8 @@ Manages API tokens directly in the gateway's data directory (safe while the gate
   token list
   token revoke <id>
   token rotate-root            replace the root token and rewrite the root token file
+  token adopt-root             make the secret already in the root token file this gateway's root token (a file
+                               the start refused with GW_ERR_TOKEN_FILE_FOREIGN: only if it is not another install's)
 
 Options:
   --json                  machine-readable output
@@ -100,6 +103,17 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
           line(
             io.out,
             `The root token is now ${token.id}; the new secret is in ${path} (mode 0600). The old one no longer works.`,
+          )
+        return 0
+      }
+      case 'adopt-root': {
+        const path = config.data.tokenFile ? resolve(config.data.tokenFile) : defaultTokenFilePath(dataDir)
+        const token = await adoptRootToken(store, path)
+        if (values.json) line(io.out, JSON.stringify({ ...public_(token), path }, null, 2))
+        else
+          line(
+            io.out,
+            `The secret in ${path} is now this gateway's root token ${token.id}; any other root token is revoked.`,
           )
         return 0
       }
