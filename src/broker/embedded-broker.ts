@@ -4,6 +4,7 @@ import { Aedes } from 'aedes'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { type BrokerAuth, type BrokerAuthOptions, installBrokerAuth } from './broker-auth.ts'
+import { installRetainGuard, type RetainGuard } from './retain-guard.ts'
 
 /** Options of the embedded MQTT broker. */
 export interface EmbeddedBrokerOptions {
@@ -14,6 +15,8 @@ export interface EmbeddedBrokerOptions {
   logger?: Logger
   /** MQTT authentication and ACL (docs/security.md); without it every client may connect and do anything. */
   auth?: BrokerAuthOptions
+  /** The controller's local id: `/<localId>/controller` is a control topic too (retain-guard.ts). */
+  localId?: string | undefined
 }
 
 /** A running embedded broker. */
@@ -25,6 +28,8 @@ export interface EmbeddedBroker {
   readonly url: string
   /** Authentication and ACL, when {@link EmbeddedBrokerOptions.auth} was given. */
   readonly auth: BrokerAuth | undefined
+  /** Publishes on control topics whose retain flag was cleared (retain-guard.ts). */
+  readonly retainGuard: RetainGuard
   close(): Promise<void>
 }
 
@@ -40,6 +45,10 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   // Client ids of up to 128 characters: MQTT 3.1.1 only guarantees 23, but bundles of other SDKs use longer ones.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 })
   const auth = options.auth ? installBrokerAuth(aedes, options.auth, log) : undefined
+  const retainGuard = installRetainGuard(aedes, {
+    localId: options.localId ?? options.auth?.localId,
+    logger: log,
+  })
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true)
@@ -73,6 +82,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     port: actualPort,
     url: `mqtt://${urlHost}:${actualPort}`,
     auth,
+    retainGuard,
     close() {
       auth?.close()
       closing ??= new Promise<void>((resolve) => {

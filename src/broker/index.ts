@@ -13,3 +13,4 @@ export {
   ownsName,
 } from './broker-auth.ts'
 export { type EmbeddedBroker, type EmbeddedBrokerOptions, startBroker } from './embedded-broker.ts'
+export { isControlTopic, type RetainGuard } from './retain-guard.ts'
