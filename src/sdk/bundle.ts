@@ -299,10 +299,7 @@ export class Bundle {
     this.#client = client
     this.#window = new PublishWindow(client, this.#options.publishQos ?? publishQosFromEnv())
     client.on('connect', () => this.#onConnect(client, url))
-    // §2.2: the protocol uses no retained message; a stored one (an external broker's) is a replay, never news.
-    client.on('message', (topic, payload, packet) => {
-      if (!packet.retain) this.#onMessage(topic, payload)
-    })
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload))
     client.on('offline', () => this.log.warn({ url }, 'broker connection lost, reconnecting'))
     client.on('error', (err) => this.log.warn({ url, err: err.message }, 'broker connection error'))
   }

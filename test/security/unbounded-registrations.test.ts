@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
+import { silentLogger } from '../../src/logger.ts'
+import { createBundle } from '../../src/sdk/index.ts'
 import { openSse, type SseClient } from '../helpers/events.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import { mqttConnect, startMosquitto, within } from '../helpers/processes.ts'
@@ -301,6 +303,61 @@ describe('retained messages on control topics (§2.2) [WP-64]', () => {
       assert.equal(
         gw.controller.core.components().some((c) => c.name === 'ghost'),
         false,
+      )
+    },
+  )
+
+  test(
+    'a fake presence stored on an external broker (mosquitto) costs our SDK no extra registration at a reconnect (held before too)',
+    TIMEOUT,
+    async (t) => {
+      const mosquitto = await startMosquitto()
+      if (!mosquitto) {
+        t.skip('mosquitto is not installed')
+        return
+      }
+      const defer = lifo(t)
+      defer(() => mosquitto.close())
+      const gw = await startTestGateway({ url: mosquitto.url })
+      defer(() => gw.close())
+      const registered: number[] = []
+      gw.controller.core.onChange((event, c) => {
+        if (event === 'registered' && c.name === 'victim') registered.push(Date.now())
+      })
+      const bundle = createBundle({
+        manifest: {
+          name: 'victim',
+          version: '1',
+          description: 'v',
+          role: 'model',
+          ttl: 5,
+          resources: [{ resource: '/victim', methods: ['get'] }],
+        },
+        brokerUrl: mosquitto.url,
+        logger: silentLogger(),
+        signals: false,
+      }).get('/victim', () => ({ ok: true }))
+      await bundle.start()
+      defer(() => bundle.stop())
+      // an attacker stores a fake presence (mosquitto keeps it; the live copy makes the bundle register again once)
+      const r = await mqttConnect(mosquitto.url)
+      assert.ok('client' in r)
+      const fake = JSON.stringify({ state: 'online', instance: 'ffffffffffffffff' })
+      await r.client.publishAsync('/controller/presence', fake, { qos: 1, retain: true })
+      await r.client.endAsync()
+      await new Promise((res) => setTimeout(res, 1500))
+      const beforeReconnect = registered.length
+      // take the bundle's client id for a moment: mosquitto drops it, the SDK reconnects (and re-registers, §8.4)
+      const squat = await mqttConnect(mosquitto.url, { clientId: bundle.clientId })
+      assert.ok('client' in squat)
+      await waitFor(() => registered.length > beforeReconnect, 10_000, 'the reconnect registration')
+      await squat.client.endAsync(true).catch(() => {})
+      await new Promise((res) => setTimeout(res, 2000)) // a replayed presence would register again within 0–1 s
+      t.diagnostic(`registrations: ${registered.length} (${beforeReconnect} before the reconnect)`)
+      assert.equal(
+        registered.length,
+        beforeReconnect + 1,
+        'one registration for the reconnect, none for the replay',
       )
     },
   )
