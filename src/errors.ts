@@ -67,6 +67,10 @@ export const ERRORS = {
     message: '/api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request',
   },
   GW_ERR_EVENTS_TOO_MANY_CLIENTS: { status: 503, message: 'too many event clients (at most %d)' },
+  GW_ERR_EVENTS_TOKEN_CLIENTS: {
+    status: 429,
+    message: 'this token already holds its %d event streams; close one first',
+  },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, message: "no bundle provides '%s'" },
   GW_ERR_ROUTE_NO_MODEL: { status: 403, message: 'request forbidden' },
   GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },

@@ -10,6 +10,7 @@ import { type Config, loadConfig } from './config/index.ts'
 import {
   type Controller,
   type ControllerCoreOptions,
+  type RegistrationLimits,
   type ReservedPattern,
   startController,
 } from './controller/index.ts'
@@ -29,6 +30,18 @@ export const GATEWAY_RESOURCES: readonly ReservedPattern[] = GATEWAY_PREFIXES.ma
   prefix,
   owner: 'gateway',
 }))
+
+/** The registration bounds of `controller.*` (docs/config.md). */
+function registrationLimits(c: Config['controller']): RegistrationLimits {
+  return {
+    maxComponentsPerClient: c.maxComponentsPerClient,
+    maxComponents: c.maxComponents,
+    maxResourcesPerComponent: c.maxResourcesPerComponent,
+    maxResources: c.maxResources,
+    registrationsPerSec: c.registrationsPerSec,
+    registrationBurst: c.registrationBurst,
+  }
+}
 
 /** A running gateway. */
 export interface Gateway {
@@ -98,6 +111,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       localId: cfg.controller.localId || undefined,
       logger,
       reserved: GATEWAY_RESOURCES,
+      limits: registrationLimits(cfg.controller),
       ...deps.controller,
     }
     let broker: EmbeddedBroker | undefined
@@ -133,6 +147,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
         port: cfg.broker.port,
         sessionExpiryMs: cfg.broker.sessionExpirySec * 1000,
         logger,
+        localId: cfg.controller.localId || undefined,
         ...(credentials ? { auth: { credentials, localId: cfg.controller.localId || undefined } } : {}),
       })
       const b = broker

@@ -5,6 +5,7 @@ import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { type BrokerAuth, type BrokerAuthOptions, installBrokerAuth } from './broker-auth.ts'
 import { installConnectGuard, MAX_CLIENT_ID_LENGTH } from './connect-guard.ts'
+import { installRetainGuard, type RetainGuard } from './retain-guard.ts'
 import { installSessionExpiry } from './session-expiry.ts'
 
 /** Options of the embedded MQTT broker. */
@@ -18,6 +19,8 @@ export interface EmbeddedBrokerOptions {
   auth?: BrokerAuthOptions
   /** A persistent session (clean: false) ends this long after its client disconnected. @default 7_200_000 (2 h) */
   sessionExpiryMs?: number
+  /** The controller's local id: `/<localId>/controller` is a control topic too (retain-guard.ts). */
+  localId?: string | undefined
 }
 
 /** Counters of the embedded broker's connect path, for health listings and tests. */
@@ -40,6 +43,8 @@ export interface EmbeddedBroker {
   /** Authentication and ACL, when {@link EmbeddedBrokerOptions.auth} was given. */
   readonly auth: BrokerAuth | undefined
   stats(): EmbeddedBrokerStats
+  /** Publishes on control topics whose retain flag was cleared (retain-guard.ts). */
+  readonly retainGuard: RetainGuard
   close(): Promise<void>
 }
 
@@ -58,6 +63,10 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   const guard = installConnectGuard(aedes, log)
   const sessions = installSessionExpiry(aedes, options.sessionExpiryMs ?? 7_200_000, log)
   const auth = options.auth ? installBrokerAuth(aedes, options.auth, log, sessions) : undefined
+  const retainGuard = installRetainGuard(aedes, {
+    localId: options.localId ?? options.auth?.localId,
+    logger: log,
+  })
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true)
@@ -93,6 +102,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     url: `mqtt://${urlHost}:${actualPort}`,
     auth,
     stats: () => ({ ...guard.stats(), ...sessions.stats() }),
+    retainGuard,
     close() {
       auth?.close()
       sessions.close()

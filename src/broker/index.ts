@@ -20,3 +20,4 @@ export {
   type EmbeddedBrokerStats,
   startBroker,
 } from './embedded-broker.ts'
+export { isControlTopic, type RetainGuard } from './retain-guard.ts'

@@ -35,6 +35,18 @@ export const DEFAULTS = {
     liveness: true,
     /** Also serve `/<localId>/controller`, for bridged remote peers. Empty: off. */
     localId: '',
+    /** Components one MQTT client may hold at once (a bundle registers one or two). */
+    maxComponentsPerClient: 32,
+    /** Components in the registry at once, every client together. */
+    maxComponents: 256,
+    /** Resources (patterns) one registration may list. */
+    maxResourcesPerComponent: 128,
+    /** Resources of every component together (they make the registry and openapi.json). */
+    maxResources: 512,
+    /** Registration POSTs per second per MQTT client, on average (token bucket refill). */
+    registrationsPerSec: 5,
+    /** Registration POSTs a client may send at once (bucket size). */
+    registrationBurst: 20,
   },
   http: {
     /** Web service interface. Loopback by default; `0.0.0.0` exposes it on the LAN. */
@@ -81,6 +93,10 @@ export const DEFAULTS = {
     clientBufferBytes: 1_048_576,
     /** SSE and WebSocket clients at once. */
     maxClients: 100,
+    /** Push clients one read or readwrite token may hold at once (admins are not counted per token). */
+    maxClientsPerToken: 10,
+    /** Of `maxClients`, slots only admins (admin tokens, console sessions) may take. */
+    adminReserve: 10,
   },
 }
 
@@ -123,6 +139,12 @@ export const CONFIG_SCHEMA = {
         mode: { enum: ['default', 'sanji-compat'] },
         liveness: { type: 'boolean' },
         localId: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' },
+        maxComponentsPerClient: { type: 'integer', minimum: 1 },
+        maxComponents: { type: 'integer', minimum: 1 },
+        maxResourcesPerComponent: { type: 'integer', minimum: 1 },
+        maxResources: { type: 'integer', minimum: 1 },
+        registrationsPerSec: { type: 'integer', minimum: 1 },
+        registrationBurst: { type: 'integer', minimum: 1 },
       },
     },
     http: {
@@ -166,6 +188,8 @@ export const CONFIG_SCHEMA = {
         replayBytes: { type: 'integer', minimum: 0 },
         clientBufferBytes: { type: 'integer', minimum: 1024 },
         maxClients: { type: 'integer', minimum: 1 },
+        maxClientsPerToken: { type: 'integer', minimum: 1 },
+        adminReserve: { type: 'integer', minimum: 0 },
       },
     },
   },

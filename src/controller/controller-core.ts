@@ -27,6 +27,7 @@ import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
 import { createRegistrationHandler, type RegistrationGuard, type ReservedPattern } from './registration.ts'
+import { RegistrationBudget, type RegistrationLimits, UNLIMITED } from './registration-limits.ts'
 import { Registry } from './registry.ts'
 
 /** How a request ended, for in-process callers (the web service maps it to HTTP, wire-protocol.md §8.5). */
@@ -117,6 +118,8 @@ export interface ControllerCoreOptions {
    * be injected into that user's tunnel). @default every client may name every tunnel
    */
   replyTunnelGuard?: (tunnel: string, clientId: string) => boolean
+  /** Bounds on registrations (§8.9); unbounded unless given (the gateway passes `controller.*`). */
+  limits?: Partial<RegistrationLimits>
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -234,6 +237,7 @@ export class ControllerCore {
       rejectionDelay: (name) => this.#rejectionDelay(name),
       tracksSubscriptions: options.tracksSubscriptions ?? false,
       guard: options.registrationGuard,
+      budget: new RegistrationBudget({ ...UNLIMITED, ...options.limits }, () => this.#clock.now()),
     })
     // [WP-22] the built-ins exist from start-up.
     this.#addBuiltin('registration', [REGISTRATION_RESOURCE, `${REGISTRATION_RESOURCE}/+`], registration)

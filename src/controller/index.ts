@@ -20,4 +20,13 @@ export {
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export {
+  firstLevel,
+  MAX_PATTERN_CHARS,
+  type PatternRefusal,
+  type PatternRule,
+  patternRefusal,
+  RESERVED_FIRST_LEVELS,
+} from './pattern-rules.ts'
 export type { RegistrationGuard, ReservedPattern } from './registration.ts'
+export { type RegistrationLimits, UNLIMITED } from './registration-limits.ts'

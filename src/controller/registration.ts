@@ -3,13 +3,14 @@ import {
   isObject,
   type Json,
   type JsonObject,
-  MAX_RESOURCE_CHARS,
   REGISTRATION_RESOURCE,
   resourceName,
 } from '../protocol/index.ts'
 import type { BuiltinAnswer, Component } from './component.ts'
 import { findHookCycle } from './hook-cycle.ts'
 import type { LockTable } from './locks.ts'
+import { firstRefusal } from './pattern-rules.ts'
+import type { RegistrationBudget } from './registration-limits.ts'
 import type { Registry } from './registry.ts'
 
 /** A pattern the gateway serves itself; no bundle may register it or anything below it (http-api.md [HA-11]). */
@@ -36,6 +37,8 @@ export interface RegistrationContext {
   rejectionDelay(name: string): number
   /** Broker authentication: why this MQTT client may not use `name` (answered 403), or undefined when it may. */
   guard?: RegistrationGuard | undefined
+  /** Components and patterns per client and in total, POSTs per client (§8.9). */
+  budget: RegistrationBudget
 }
 
 /** Who may register or deregister which name (docs/security.md): a refusal message, or `undefined`. */
@@ -90,6 +93,9 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
   if (!NAME_RULE.test(name)) return damp(bad("invalid 'name'"), name) // [WP-23]
   const refusal = ctx.guard?.(name, publisher, 'register')
   if (refusal !== undefined) return damp({ code: 403, data: { message: refusal } }, name)
+  const key = clientKey(publisher, data, request)
+  const limited = ctx.budget.takePost(key) // §8.9: POSTs per client
+  if (limited) return damp(limited, name)
   if (!nonEmptyString(data.description)) return damp(bad("need 'description'"), name)
   if (!nonEmptyString(data.role)) return damp(bad("need 'role'"), name)
   const role = data.role
@@ -116,14 +122,15 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
   } else {
     return damp(bad("Need 'resources'"), name) // §8.9: the original answered 500
   }
-  if (patterns.some((p) => p.length > MAX_RESOURCE_CHARS)) {
-    return damp(bad("'resources' entry exceeds 1023 characters"), name)
-  }
+  const ruleBroken = firstRefusal(patterns, role) // §8.2a [WP-62]; the length text of §8.9 included
+  if (ruleBroken) return damp(bad(ruleBroken.log), name)
   if (ctx.mode === 'sanji-compat' && patterns.some((p) => ctx.locks.patternLocked(p))) {
     return { code: 423, data: { message: 'the resource is locked' } }
   }
   if (ctx.registry.has(name))
     return damp({ code: 403, data: { message: 'component had beed already registered' } }, name) // [WP-18]
+  const over = ctx.budget.refusal(key, patterns.length) // §8.9 [WP-63]
+  if (over) return damp(over, name)
   if (role === 'model' || role === 'view') {
     for (const p of patterns) {
       const owner = reservedOwner(ctx.reserved, p)
@@ -156,8 +163,20 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
     data: data as JsonObject,
   }
   ctx.registry.add(component)
+  ctx.budget.added(name, key, patterns.length)
   ctx.changed('registered', component)
   return { code: 200, data: { tunnel: component.tunnel as string, instance: ctx.instance } } // [WP-11][WP-45]
+}
+
+/**
+ * Whose budget a registration counts against: the publishing MQTT client (embedded broker), else what the
+ * registration says of itself (`data.clientId`, its reply tunnel), else the gateway's in-process caller.
+ */
+function clientKey(publisher: string | undefined, data: JsonObject, request: Envelope): string {
+  if (publisher !== undefined) return `client:${publisher}`
+  if (nonEmptyString(data.clientId)) return `client:${data.clientId}`
+  if (nonEmptyString(request.tunnel)) return `tunnel:${request.tunnel}`
+  return 'local'
 }
 
 function conflict(pattern: string, owner: string): BuiltinAnswer {
@@ -192,6 +211,7 @@ function del(
     return { code: 423, data: { message: 'resoures is locked' } }
   }
   ctx.registry.remove(name)
+  ctx.budget.removed(name)
   ctx.changed('deregistered', component)
   return { code: 200 } // [WP-20]
 }

@@ -204,7 +204,7 @@ describe('registration', () => {
 
   test('a plain registration answers to the views of the registration patterns (normally none)', () => {
     const h = new Harness()
-    h.register('watcher', { role: 'view', resources: ['/controller/#'] })
+    h.register('watcher', { role: 'view', resources: ['/#'] }) // a view may not name /controller/… (§8.2a)
     h.send({ id: h.id(), method: 'post', resource: REG, data: { ...full, name: 'plain' } })
     const seen = h.take(h.tunnel('watcher'))
     assert.equal(seen.length, 1)
@@ -227,11 +227,13 @@ describe('resource ownership (§8.2)', () => {
     assert.equal(h.one('r').code, 404)
   })
 
-  test('[WP-39] built-in patterns belong to registration and dependency', () => {
+  test('[WP-39][WP-62] built-in patterns belong to registration and dependency: /controller… is refused with 400', () => {
     const h = new Harness()
     const reply = h.post('sneaky', { resources: ['/controller/registration'] })
+    assert.equal(reply.code, 400)
     assert.deepEqual(reply.data, {
-      message: "resource '/controller/registration' is already provided by 'registration'",
+      message: 'wrong register context',
+      log: `'resources' entry "/controller/registration" is under '/controller', which belongs to the gateway`,
     })
   })
 
@@ -242,11 +244,12 @@ describe('resource ownership (§8.2)', () => {
     assert.equal(h.post('b', { resources: ['/a'] }).code, 409)
   })
 
-  test('[WP-40] views may register any pattern; overlapping model patterns are allowed', () => {
+  test('[WP-40] views may register wide patterns (/#); overlapping model patterns are allowed', () => {
     const h = new Harness()
     h.register('a', { resources: ['/a/+'] })
     assert.equal(h.post('v', { role: 'view', resources: ['/a/+'] }).code, 200)
-    assert.equal(h.post('b', { resources: ['/a/1', '/#'] }).code, 200)
+    assert.equal(h.post('w', { role: 'view', resources: ['/#'] }).code, 200)
+    assert.equal(h.post('b', { resources: ['/a/1', '/a/#'] }).code, 200)
   })
 
   test('[WP-40] sanji-compat mode accepts shared model patterns and fans out', () => {

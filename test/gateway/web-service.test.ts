@@ -365,28 +365,34 @@ describe('web service: gateway resources', () => {
     )
   })
 
-  test("[HA-11] a method the gateway does not serve on its own paths is 405, never forwarded, even to a '/+' model", async (t) => {
+  test("[HA-11][WP-62] a method the gateway does not serve on its own paths is 405, never forwarded; a '/+' model cannot even register", async (t) => {
     const { inject, gw } = await setup(t)
+    const refused = await gw.controller.core.request({
+      method: 'post',
+      resource: '/controller/registration/catchall',
+      data: { description: 'd', role: 'model', ttl: 1, resources: ['/+'] },
+    })
+    assert.equal(refused.message.code, 400, 'a catch-all model is refused (§8.2a)')
     let reached = 0
-    const catchAll = createBundle({
+    const wide = createBundle({
       manifest: {
-        name: 'catchall',
+        name: 'wide',
         version: '1',
         description: 'd',
         role: 'model',
         ttl: 1,
-        resources: [{ resource: '/:any' }],
+        resources: [{ resource: '/anything/:any' }],
       },
       brokerUrl: gw.brokerUrl,
       logger: silentLogger(),
       signals: false,
     })
-    catchAll.route({ resource: '/:any' }, () => {
+    wide.route({ resource: '/anything/:any' }, () => {
       reached++
-      return { stolen: true }
+      return { own: true }
     })
-    await catchAll.start()
-    t.after(() => catchAll.stop())
+    await wide.start()
+    t.after(() => wide.stop())
     for (const [method, url] of [
       ['PUT', '/api/v1/tokens'],
       ['PATCH', '/api/v1/bundles'],
@@ -399,10 +405,11 @@ describe('web service: gateway resources', () => {
     }
     assert.equal(reached, 0)
     assert.equal(
-      (await inject('GET', '/api/v1/anything')).statusCode,
+      (await inject('GET', '/api/v1/anything/x')).statusCode,
       200,
-      'the catch-all still serves its own paths',
+      'a wide model serves its own paths',
     )
+    assert.equal(reached, 1)
   })
 
   test('GET /health needs no token; GET /ready says ready', async (t) => {

@@ -34,6 +34,8 @@ export async function startTestGateway(
     auth?: boolean
     debug?: boolean
     events?: Partial<Config['events']>
+    /** More controller settings (registration bounds, `controller.*`). */
+    controller?: Partial<Config['controller']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -44,7 +46,11 @@ export async function startTestGateway(
       broker: overrides.url
         ? { url: overrides.url, ...overrides.broker }
         : { host: '127.0.0.1', port: 0, ...overrides.broker },
-      controller: { mode: overrides.mode ?? 'default', liveness: overrides.liveness ?? true },
+      controller: {
+        mode: overrides.mode ?? 'default',
+        liveness: overrides.liveness ?? true,
+        ...overrides.controller,
+      },
       http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },

@@ -74,6 +74,13 @@ export class EventHub {
     return this.#subscribers.size
   }
 
+  /** Connected clients for which `predicate` holds (push slots per token). */
+  countClients(predicate: (s: EventSubscriber) => boolean): number {
+    let n = 0
+    for (const s of this.#subscribers) if (predicate(s)) n++
+    return n
+  }
+
   /** The id of the latest event (the start value minus one before the first). */
   get lastId(): number {
     return this.#next - 1

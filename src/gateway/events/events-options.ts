@@ -10,4 +10,8 @@ export interface EventsOptions {
   clientBufferBytes: number
   /** Clients (SSE and WebSocket together) at once. */
   maxClients: number
+  /** Clients one token (or console session) may hold at once. @default unlimited */
+  maxClientsPerToken?: number
+  /** Of `maxClients`, slots only admins may take. @default 0 */
+  adminReserve?: number
 }

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
-import { createError } from '../../errors.ts'
 import { type ClientIdentity, clientIdentity } from './client-identity.ts'
 import { PatternSet } from './pattern-set.ts'
 import type { PushRouteDeps } from './push-route-deps.ts'
+import { checkPushSlot } from './push-slots.ts'
 import { resumePoint } from './resume-point.ts'
 
 /** What a push request asks for, and who asks. */
@@ -16,8 +16,8 @@ export interface PushRequest {
 /**
  * Reads a push request (SSE or WebSocket): its `?resource=` patterns (at least one when `patternRequired`), where it
  * resumes, and its identity.
- * @throws GW_ERR_EVENTS_PATTERN or GW_ERR_BAD_REQUEST for a wrong query; GW_ERR_EVENTS_TOO_MANY_CLIENTS at
- *   `maxClients` clients.
+ * @throws GW_ERR_EVENTS_PATTERN or GW_ERR_BAD_REQUEST for a wrong query; GW_ERR_EVENTS_TOO_MANY_CLIENTS or
+ *   GW_ERR_EVENTS_TOKEN_CLIENTS when no slot is open to the caller (push-slots.ts).
  */
 export function pushRequest(
   request: FastifyRequest,
@@ -27,7 +27,7 @@ export function pushRequest(
   const query = request.query as Record<string, unknown>
   const patterns = PatternSet.fromQuery(query.resource, patternRequired)
   const resumeAfter = resumePoint(request)
-  if (deps.hub.clients >= deps.options.maxClients)
-    throw createError('GW_ERR_EVENTS_TOO_MANY_CLIENTS', [deps.options.maxClients])
-  return { patterns, resumeAfter, who: clientIdentity(request, deps.tokens, deps.sessions) }
+  const who = clientIdentity(request, deps.tokens, deps.sessions)
+  checkPushSlot(who, deps.hub, deps.options)
+  return { patterns, resumeAfter, who }
 }
