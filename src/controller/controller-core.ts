@@ -26,6 +26,7 @@ import type { Component, ComponentInfo, ComponentStats } from './component.ts'
 import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
+import type { ControllerObserver } from './observer.ts'
 import { createRegistrationHandler, type RegistrationGuard, type ReservedPattern } from './registration.ts'
 import { Registry } from './registry.ts'
 
@@ -59,6 +60,8 @@ export interface LocalRequest {
   resource: string
   data?: Json
   caller?: Caller
+  /** Carried to the bundle as the envelope's `requestId` (a Bundlegate extension, wire-protocol.md §3.4). */
+  requestId?: string
 }
 
 /** Where a message came from. */
@@ -117,6 +120,8 @@ export interface ControllerCoreOptions {
    * be injected into that user's tunnel). @default every client may name every tunnel
    */
   replyTunnelGuard?: (tunnel: string, clientId: string) => boolean
+  /** Told about ttl expiries and queue waits (the gateway's metrics). */
+  observer?: ControllerObserver
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -147,8 +152,9 @@ interface Pending {
   tunnel: string | undefined
   origin: Origin
   write: boolean
-  /** Set while queued (§8.6). */
+  /** Set while queued (§8.6), with the time it was queued. */
   queueTimer?: unknown
+  queuedAt?: number
   lockSet?: LockSet | undefined
 }
 
@@ -197,6 +203,7 @@ export class ControllerCore {
   readonly #subscribeWaitMs: number
   readonly #componentGuard: ((name: string, clientId: string) => boolean) | undefined
   readonly #replyTunnelGuard: ((tunnel: string, clientId: string) => boolean) | undefined
+  readonly #observer: ControllerObserver
   readonly #eventListeners = new Set<(message: Envelope) => void>()
   readonly #componentStats = new Map<string, ComponentStats>()
   readonly #listeners = new Set<
@@ -222,6 +229,7 @@ export class ControllerCore {
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
     this.#componentGuard = options.componentGuard
     this.#replyTunnelGuard = options.replyTunnelGuard
+    this.#observer = options.observer ?? {}
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -375,6 +383,7 @@ export class ControllerCore {
       const request: Envelope = { id, method: input.method, resource: input.resource }
       request.data = input.data === undefined ? {} : input.data
       if (input.caller) request.caller = { token: input.caller.token, scope: input.caller.scope } // [WP-60]
+      if (input.requestId !== undefined) request.requestId = input.requestId
       this.#stats.requests++
       const origin: Origin = { kind: 'local', resolve }
       if (!this.#validRequest(request, undefined, origin)) return
@@ -661,10 +670,12 @@ export class ControllerCore {
       resource: s.pending.resource,
       data,
     })
+    const requestId = s.pending.request.requestId
     this.#log.debug(
-      { id: s.pending.id, resource: s.pending.resource, bundle: late?.name },
+      { id: s.pending.id, resource: s.pending.resource, bundle: late?.name, requestId },
       'session ttl expired',
     )
+    this.#observer.expired?.(late?.name)
     const outcome: Omit<Outcome, 'message'> = { kind: 'timeout', ttlMs: s.stepTtlMs }
     if (late) outcome.bundle = late.name
     this.#finish(s, msg, outcome)
@@ -814,6 +825,7 @@ export class ControllerCore {
       })
       this.#drain()
     }, waitMs)
+    p.queuedAt = this.#clock.now()
     this.#queue.push(p)
     this.#queued.add(p.id)
     return 'queued'
@@ -825,6 +837,7 @@ export class ControllerCore {
     this.#queue.splice(i, 1)
     this.#queued.delete(p.id)
     this.#clock.clearTimeout(p.queueTimer)
+    if (!this.#closed) this.#observer.dequeued?.(this.#clock.now() - (p.queuedAt ?? 0))
     return true
   }
 

@@ -20,4 +20,5 @@ export {
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export type { ControllerObserver } from './observer.ts'
 export type { RegistrationGuard, ReservedPattern } from './registration.ts'
