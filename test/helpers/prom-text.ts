@@ -28,10 +28,11 @@ function fail(line: number, why: string): never {
   throw new Error(`exposition line ${line}: ${why}`)
 }
 
+/** Values follow Go's strconv.ParseFloat, as the spec says: NaN and Inf in any case (prom-client writes `Nan`). */
 function parseValue(text: string, line: number): number {
-  if (text === '+Inf') return Number.POSITIVE_INFINITY
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY
-  if (text === 'NaN') return Number.NaN
+  if (/^[-+]?(inf|infinity)$/i.test(text))
+    return text.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
+  if (/^nan$/i.test(text)) return Number.NaN
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) fail(line, `bad value ${JSON.stringify(text)}`)
   return Number(text)
 }
@@ -99,7 +100,7 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       if (!METRIC_NAME.test(name) || METRIC_NAME.exec(name)?.[0] !== name)
         fail(line, `bad metric name ${name}`)
       let f = families.get(name)
-      if (f && closed.has(name)) fail(line, `${kind} for ${name} after its samples`)
+      if (f && (closed.has(name) || f.samples.length > 0)) fail(line, `${kind} for ${name} after its samples`)
       if (!f) {
         f = { name, type: 'untyped', help: undefined, samples: [] }
         families.set(name, f)
