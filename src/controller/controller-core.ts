@@ -19,6 +19,7 @@ import {
   parsePayload,
   presenceClientId,
   REGISTRATION_RESOURCE,
+  requestIdOf,
 } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -670,7 +671,7 @@ export class ControllerCore {
       resource: s.pending.resource,
       data,
     })
-    const requestId = s.pending.request.requestId
+    const requestId = requestIdOf(s.pending.request) // over MQTT it is anybody's input: only a valid id is logged
     this.#log.debug(
       { id: s.pending.id, resource: s.pending.resource, bundle: late?.name, requestId },
       'session ttl expired',

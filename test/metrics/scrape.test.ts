@@ -106,6 +106,22 @@ test('GET /metrics after known traffic: the expected series, parsed by a strict 
   // Node process metrics on the gateway's own registry
   assert.ok(f.has('process_cpu_user_seconds_total'))
   assert.ok(f.has('nodejs_heap_size_used_bytes'))
+  // the console's overview, from the same counters
+  const ov = await fetch(`${gw.httpUrl}/api/v1/metrics/bundles?minutes=5`, {
+    headers: { 'mx-api-token': gw.rootToken },
+  })
+  assert.equal(ov.status, 200)
+  const { minutes, bundles } = (await ov.json()) as {
+    minutes: number
+    bundles: Array<Record<string, unknown>>
+  }
+  assert.equal(minutes, 5)
+  const meter = bundles.find((b) => b.bundle === 'meter')
+  assert.equal(meter?.calls, 5)
+  assert.equal(meter?.errors, 2, 'the 500 and the 504')
+  assert.equal(meter?.errorRate, 0.4)
+  assert.equal(typeof meter?.p50Ms, 'number')
+  assert.ok((meter?.p99Ms as number) >= 512, 'the 1 s timeout is the slowest call')
   // the raw path and the query never become a label
   for (const family of f.values())
     for (const s of family.samples)
