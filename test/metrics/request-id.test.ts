@@ -79,7 +79,7 @@ test('[WP-61] one request id: response header, gateway access log, the bundle, i
   )
 })
 
-test('a valid incoming x-request-id is kept; an invalid one (too long, bad characters, twice) is replaced', async (t) => {
+test('[HA-13] a valid incoming x-request-id is kept; an invalid one (too long, bad characters, twice) is replaced', async (t) => {
   const defer = lifo(t)
   const gw = await startTestGateway()
   defer(() => gw.close())
