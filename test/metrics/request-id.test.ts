@@ -146,3 +146,16 @@ test('an envelope requestId that is not a valid id never reaches bundle code', a
     await gw.controller.core.request({ method: 'get', resource: '/rid', requestId })
   assert.deepEqual(seen, [undefined, undefined, 'ok-1'])
 })
+
+test('the access log is off by default; the request id is still in the answer', async (t) => {
+  const defer = lifo(t)
+  const sink = logSink('debug')
+  const gw = await startTestGateway({}, sink.logger)
+  defer(() => gw.close())
+  const r = await fetch(`${gw.httpUrl}/api/v1/bundles`, {
+    headers: { 'mx-api-token': gw.rootToken, 'x-request-id': 'quiet-1' },
+  })
+  assert.equal(r.status, 200)
+  assert.equal(r.headers.get('x-request-id'), 'quiet-1')
+  assert.equal(sink.lines.filter((l) => l.component === 'access').length, 0)
+})
