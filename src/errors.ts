@@ -19,6 +19,7 @@ export const ERRORS = {
   GW_ERR_BUNDLE_STOPPED: { status: 503, message: 'bundle %s is stopping' },
   GW_ERR_BROKER_LISTEN: { status: 500, message: 'Embedded broker cannot listen on %s:%d: %s' },
   GW_ERR_HTTP_LISTEN: { status: 500, message: 'Web service cannot listen on %s:%d: %s' },
+  GW_ERR_METRICS_LISTEN: { status: 500, message: 'Metrics listener cannot listen on %s:%d: %s' },
   GW_ERR_BROKER_CONNECT: { status: 503, message: 'Cannot connect to the MQTT broker at %s: %s' },
   GW_ERR_BROKER_CREDENTIAL_INVALID: { status: 400, message: '%s' },
   GW_ERR_BROKER_CREDENTIAL_NOT_FOUND: { status: 404, message: "no active broker credential for '%s'" },

@@ -17,6 +17,7 @@ import {
 import { createError } from './errors.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
 import { readPem } from './read-pem.ts'
 import { BrokerCredentialStore, defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
 import { type ConsoleUsers, openConsoleUsers } from './users/index.ts'
@@ -64,6 +65,10 @@ export interface Gateway {
   /** The MQTT credentials of bundles, when the embedded broker requires authentication (docs/security.md). */
   readonly brokerCredentials: BrokerCredentialStore | undefined
   readonly logger: Logger
+  /** The gateway's metrics, unless `metrics.enabled` is false (docs/observability.md). */
+  readonly metrics: GatewayMetrics | undefined
+  /** `http://host:port` of the separate metrics listener, when `metrics.host` is set. */
+  readonly metricsUrl: string | undefined
   close(): Promise<void>
 }
 
@@ -105,6 +110,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       log.warn('authentication is OFF: every caller of /api/v1 is an admin (development only)')
     }
 
+    const metrics = cfg.metrics.enabled ? new GatewayMetrics() : undefined
+    if (metrics) opened.push(() => metrics.close())
     const coreOptions: ControllerCoreOptions = {
       mode: cfg.controller.mode,
       liveness: cfg.controller.liveness,
@@ -112,6 +119,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       reserved: GATEWAY_RESOURCES,
       limits: registrationLimits(cfg.controller),
+      ...(metrics ? { observer: metrics.observer } : {}),
       ...deps.controller,
     }
     let broker: EmbeddedBroker | undefined
@@ -159,6 +167,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
         coreOptions.componentGuard = (name, clientId) => auth.actsFor(name, clientId)
         coreOptions.replyTunnelGuard = (tunnel, clientId) => auth.mayReplyTo(tunnel, clientId)
       }
+      metrics?.bindBroker(broker.aedes)
       controller = await startController({ embedded: broker.aedes }, coreOptions)
       const core = controller.core
       auth?.bindController(core)
@@ -166,6 +175,18 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     }
     const ctl = controller
     opened.push(() => ctl.close())
+    metrics?.bindController(ctl.core)
+    let metricsListener: MetricsListener | undefined
+    if (metrics && cfg.metrics.host) {
+      const ml = await startMetricsListener(metrics, {
+        host: cfg.metrics.host,
+        port: cfg.metrics.port,
+        logger,
+        accessLog: cfg.metrics.accessLog,
+      })
+      metricsListener = ml
+      opened.push(() => ml.close())
+    }
 
     let closing = false
     let starting = true
@@ -175,6 +196,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       debug: cfg.http.debug,
       events: cfg.events,
+      ...(metrics ? { metrics } : {}),
+      observability: { accessLog: cfg.metrics.accessLog, serveMetrics: !cfg.metrics.host },
       console: {
         auth: consoleUsers,
         serve: cfg.http.console,
@@ -232,6 +255,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       consoleUsers,
       brokerCredentials,
       logger,
+      metrics,
+      metricsUrl: metricsListener?.url,
       close() {
         closing = true
         closed ??= unwind()

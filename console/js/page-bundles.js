@@ -1,5 +1,6 @@
 // @ts-check
 import { call, errorText } from './api.js'
+import { bundleOverview } from './bundle-overview.js'
 import { fill, h, notice, pageHead, timeEl } from './dom.js'
 
 /**
@@ -87,6 +88,7 @@ export function renderBundles(el) {
   let debounce
   /** @type {EventSource | undefined} */
   let source
+  const overview = bundleOverview()
 
   async function load() {
     const a = await call('GET', '/bundles')
@@ -149,6 +151,7 @@ export function renderBundles(el) {
         h('button', { type: 'button', class: 'ghost small', onclick: () => void load() }, 'Refresh'),
       ),
     ),
+    overview.el,
     list,
   )
   void load()
@@ -158,5 +161,6 @@ export function renderBundles(el) {
     clearTimeout(timer)
     clearTimeout(debounce)
     source?.close()
+    overview.stop()
   }
 }

@@ -98,6 +98,16 @@ export const DEFAULTS = {
     /** Of `maxClients`, slots only admins (admin tokens, console sessions) may take. */
     adminReserve: 10,
   },
+  metrics: {
+    /** Keep the gateway's metrics (docs/observability.md): `GET /metrics` and the console's bundle overview. */
+    enabled: true,
+    /** Serve `/metrics` on a separate listener on this interface, without a token; empty: on the web service, admin token. */
+    host: '',
+    /** Port of the separate listener (with `host`); 0 picks a free one. */
+    port: 9464,
+    /** One structured log line per HTTP request (id, token id, method, route class, status, duration, bundle). */
+    accessLog: false,
+  },
 }
 
 /** The configuration type. */
@@ -108,6 +118,7 @@ export type Config = {
   data: typeof DEFAULTS.data
   log: typeof DEFAULTS.log
   events: typeof DEFAULTS.events
+  metrics: typeof DEFAULTS.metrics
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -192,6 +203,16 @@ export const CONFIG_SCHEMA = {
         adminReserve: { type: 'integer', minimum: 0 },
       },
     },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        accessLog: { type: 'boolean' },
+      },
+    },
   },
 } as const
 
@@ -225,4 +246,8 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_DATA_DIR: ['data', 'dir', 'string'],
   BUNDLEGATE_TOKEN_FILE: ['data', 'tokenFile', 'string'],
   LOG_LEVEL: ['log', 'level', 'string'],
+  BUNDLEGATE_METRICS: ['metrics', 'enabled', 'boolean'],
+  BUNDLEGATE_METRICS_HOST: ['metrics', 'host', 'string'],
+  BUNDLEGATE_METRICS_PORT: ['metrics', 'port', 'integer'],
+  BUNDLEGATE_ACCESS_LOG: ['metrics', 'accessLog', 'boolean'],
 }

@@ -19,6 +19,7 @@ import {
   parsePayload,
   presenceClientId,
   REGISTRATION_RESOURCE,
+  requestIdOf,
 } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -26,6 +27,7 @@ import type { Component, ComponentInfo, ComponentStats } from './component.ts'
 import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
+import type { ControllerObserver } from './observer.ts'
 import { createRegistrationHandler, type RegistrationGuard, type ReservedPattern } from './registration.ts'
 import { RegistrationBudget, type RegistrationLimits, UNLIMITED } from './registration-limits.ts'
 import { Registry } from './registry.ts'
@@ -60,6 +62,8 @@ export interface LocalRequest {
   resource: string
   data?: Json
   caller?: Caller
+  /** Carried to the bundle as the envelope's `requestId` (a Bundlegate extension, wire-protocol.md §3.4). */
+  requestId?: string
 }
 
 /** Where a message came from. */
@@ -120,6 +124,8 @@ export interface ControllerCoreOptions {
   replyTunnelGuard?: (tunnel: string, clientId: string) => boolean
   /** Bounds on registrations (§8.9); unbounded unless given (the gateway passes `controller.*`). */
   limits?: Partial<RegistrationLimits>
+  /** Told about ttl expiries and queue waits (the gateway's metrics). */
+  observer?: ControllerObserver
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -150,8 +156,9 @@ interface Pending {
   tunnel: string | undefined
   origin: Origin
   write: boolean
-  /** Set while queued (§8.6). */
+  /** Set while queued (§8.6), with the time it was queued. */
   queueTimer?: unknown
+  queuedAt?: number
   lockSet?: LockSet | undefined
 }
 
@@ -200,6 +207,7 @@ export class ControllerCore {
   readonly #subscribeWaitMs: number
   readonly #componentGuard: ((name: string, clientId: string) => boolean) | undefined
   readonly #replyTunnelGuard: ((tunnel: string, clientId: string) => boolean) | undefined
+  readonly #observer: ControllerObserver
   readonly #eventListeners = new Set<(message: Envelope) => void>()
   readonly #componentStats = new Map<string, ComponentStats>()
   readonly #listeners = new Set<
@@ -225,6 +233,7 @@ export class ControllerCore {
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
     this.#componentGuard = options.componentGuard
     this.#replyTunnelGuard = options.replyTunnelGuard
+    this.#observer = options.observer ?? {}
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -379,6 +388,7 @@ export class ControllerCore {
       const request: Envelope = { id, method: input.method, resource: input.resource }
       request.data = input.data === undefined ? {} : input.data
       if (input.caller) request.caller = { token: input.caller.token, scope: input.caller.scope } // [WP-60]
+      if (input.requestId !== undefined) request.requestId = input.requestId
       this.#stats.requests++
       const origin: Origin = { kind: 'local', resolve }
       if (!this.#validRequest(request, undefined, origin)) return
@@ -665,10 +675,12 @@ export class ControllerCore {
       resource: s.pending.resource,
       data,
     })
+    const requestId = requestIdOf(s.pending.request) // over MQTT it is anybody's input: only a valid id is logged
     this.#log.debug(
-      { id: s.pending.id, resource: s.pending.resource, bundle: late?.name },
+      { id: s.pending.id, resource: s.pending.resource, bundle: late?.name, requestId },
       'session ttl expired',
     )
+    this.#observer.expired?.(late?.name)
     const outcome: Omit<Outcome, 'message'> = { kind: 'timeout', ttlMs: s.stepTtlMs }
     if (late) outcome.bundle = late.name
     this.#finish(s, msg, outcome)
@@ -818,6 +830,7 @@ export class ControllerCore {
       })
       this.#drain()
     }, waitMs)
+    p.queuedAt = this.#clock.now()
     this.#queue.push(p)
     this.#queued.add(p.id)
     return 'queued'
@@ -829,6 +842,7 @@ export class ControllerCore {
     this.#queue.splice(i, 1)
     this.#queued.delete(p.id)
     this.#clock.clearTimeout(p.queueTimer)
+    if (!this.#closed) this.#observer.dequeued?.(this.#clock.now() - (p.queuedAt ?? 0))
     return true
   }
 

@@ -20,6 +20,7 @@ export {
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export type { ControllerObserver } from './observer.ts'
 export {
   firstLevel,
   MAX_PATTERN_CHARS,

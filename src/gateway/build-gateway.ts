@@ -7,6 +7,7 @@ import Fastify, {
 import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
+import type { GatewayMetrics } from '../metrics/index.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
 import { installErrorHandlers } from './error-handler.ts'
 import type { EventsOptions } from './events/events-options.ts'
@@ -15,9 +16,11 @@ import { withTokenEvents } from './events/token-events.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
 import { API_PREFIX } from './map-resource.ts'
+import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
 import { recordRoutes } from './openapi/route-recorder.ts'
 import { RateLimiter, type RateLimitOptions } from './rate-limit/rate-limiter.ts'
+import { requestIdGenerator } from './request-id.ts'
 import { CONTROLLER_PREFIX, isUnder } from './reserved.ts'
 import { authRoutes, type ConsoleAuth } from './routes/auth.ts'
 import { bundleRoutes } from './routes/bundles.ts'
@@ -44,6 +47,10 @@ export interface GatewayDeps {
   events?: EventsOptions
   /** The web console: its logins (undefined when authentication is off), facts it shows, whether `/` serves it. */
   console?: { auth: ConsoleAuth | undefined; info: ConsoleInfo; serve: boolean }
+  /** The gateway's metrics (docs/observability.md); undefined: off. */
+  metrics?: GatewayMetrics
+  /** `metrics.accessLog` and whether `/metrics` is served here (not on a separate listener). */
+  observability?: { accessLog: boolean; serveMetrics: boolean }
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -70,6 +77,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024 },
+    // docs/observability.md: a valid incoming x-request-id or traceparent, else a fresh id; in every request log line
+    genReqId: requestIdGenerator(),
     // URLs the router cannot decode ('%zz') get our error body too, not fastify's own
     frameworkErrors: (err, _request, reply) => {
       const r = errorReply('GW_ERR_BAD_REQUEST', [err.message])
@@ -83,6 +92,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   installErrorHandlers(app, log, debug)
   app.decorateRequest('principal', undefined)
   const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
+  const metrics = deps.metrics
+  installObservability(app, {
+    metrics,
+    serveMetrics: deps.observability?.serveMetrics ?? true,
+    accessLog: deps.observability?.accessLog ?? false,
+    logger: log,
+  })
   app.addHook('onRequest', async (request, reply) => {
     const queryToken = request.routeOptions.config.queryToken === true
     // the query (token included) is parsed already; the URL, which error logs show, loses the token [HA-3]
@@ -92,14 +108,21 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     const tokens = deps.tokens
     if (!tokens) return // authentication off
     // [HA-12] an address out of failed attempts is refused before its credential is looked at
-    if (limiter?.refuseAddress(request, reply, queryToken)) return reply
+    if (limiter?.refuseAddress(request, reply, queryToken)) {
+      metrics?.rateLimited('address')
+      return reply
+    }
     const principal = authenticate(request, reply, tokens, queryToken, deps.console?.auth?.sessions)
+    metrics?.tokenCheck(principal !== undefined)
     if (!principal) {
       limiter?.failed(request, queryToken)
       return reply
     }
     request.principal = principal
-    if (limiter && !limiter.admit(principal, reply)) return reply
+    if (limiter && !limiter.admit(principal, reply)) {
+      metrics?.rateLimited('token')
+      return reply
+    }
     const deny = (what: string) => {
       const r = errorReply('GW_ERR_SCOPE', [principal.scope, what, request.url.split('?')[0]])
       return reply.code(r.status).send(r.body)
@@ -139,6 +162,15 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     rateLimited: limiter !== undefined,
     auth: deps.tokens !== undefined,
   })
-  resourceRoutes(app, deps.core, debug)
+  if (metrics)
+    metrics.bindPush({
+      get clients() {
+        return events.clients
+      },
+      get dropped() {
+        return events.dropped
+      },
+    })
+  resourceRoutes(app, deps.core, debug, metrics)
   return app
 }

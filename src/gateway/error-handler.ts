@@ -31,7 +31,7 @@ export function installErrorHandlers(app: FastifyInstance, log: Logger, debug: b
           if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
             r = errorReply('GW_ERR_BAD_REQUEST', [err.message])
           } else {
-            log.error({ err, method: request.method, url: request.url }, 'request failed')
+            log.error({ err, reqId: request.id, method: request.method, url: request.url }, 'request failed')
             r = errorReply('GW_ERR_INTERNAL')
           }
       }

@@ -9,6 +9,7 @@ export const GATEWAY_PREFIXES: readonly string[] = [
   '/events',
   '/ws',
   '/openapi.json',
+  '/metrics',
 ]
 
 /** The controller's own resources (registration, dependency): reachable over HTTP with an admin token only. */

@@ -27,6 +27,7 @@ export { bundleResponse, type ControllerMessageInit, controllerMessage, isWrite 
 export { PARSE_CEILING_BYTES, type ParseResult, parsePayload } from './parse.ts'
 export { matchingPatterns, patternMatches, resourceName } from './pattern.ts'
 export { parseQuery, type Query, querySearch } from './query.ts'
+export { isValidRequestId, MAX_REQUEST_ID_CHARS, requestIdOf } from './request-id.ts'
 export { compileRoute, type RoutePattern, routeToPattern, trimRoute } from './route-pattern.ts'
 export {
   CLIENT_PRESENCE_FILTER,

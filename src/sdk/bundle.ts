@@ -11,6 +11,7 @@ import {
   type Json,
   PRESENCE_TOPIC,
   parsePayload,
+  requestIdOf,
 } from '../protocol/index.ts'
 import { BundleError } from './bundle-error.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
@@ -35,6 +36,7 @@ import { deriveAllProfiles } from './profiles.ts'
 import { PublishWindow } from './publish-window.ts'
 import { type Publish, Publisher } from './publisher.ts'
 import { Registrar } from './registrar.ts'
+import { withRequestId } from './request-context.ts'
 import { type Declared, kDeclared } from './route.ts'
 import { type EventSpec, queryOf, type RouteMatch, Router, type RouteSpec } from './router.ts'
 
@@ -492,9 +494,13 @@ export class Bundle {
     query: ReturnType<typeof queryOf>,
   ): Promise<void> {
     let answered = false
+    const requestId = requestIdOf(raw) // [WP-61]
     const respond: Respond = (answer: Answer = {}) => {
       if (answered) {
-        this.log.warn({ resource, method }, 'response() called twice; the second answer is dropped')
+        this.log.warn(
+          { resource, method, requestId },
+          'response() called twice; the second answer is dropped',
+        )
         return
       }
       answered = true
@@ -515,21 +521,23 @@ export class Bundle {
       query,
       caller: isObject(raw.caller) ? (raw.caller as unknown as RequestMessage['caller']) : undefined,
       sign: Array.isArray(raw.sign) ? (raw.sign as string[]) : undefined,
+      requestId,
       raw,
     }
+    this.log.debug({ resource, method, requestId }, 'request')
     try {
-      const result = await m.handler(message, respond)
+      const result = await withRequestId(requestId, () => m.handler(message, respond))
       if (!answered) respond({ data: result === undefined ? null : (result as Json) })
     } catch (err) {
       if (answered) {
-        this.log.error({ err, resource, method }, 'handler failed after answering')
+        this.log.error({ err, resource, method, requestId }, 'handler failed after answering')
         return
       }
       if (err instanceof BundleError) {
         respond({ code: err.code, data: { ...err.data, message: err.message } })
         return
       }
-      this.log.error({ err, resource, method }, 'handler failed')
+      this.log.error({ err, resource, method, requestId }, 'handler failed')
       if (err instanceof GatewayError) {
         // One of our own errors (e.g. GW_ERR_STORE_WRITE on a full disk): its status and `{message, code}`, so the
         // caller sees the cause (docs/errors.md).

@@ -21,6 +21,11 @@ export interface RequestMessage {
   readonly caller: Caller | undefined
   /** The responders so far (hook steps). */
   readonly sign: readonly string[] | undefined
+  /**
+   * The id of the HTTP request this call serves (the envelope's `requestId`, wire-protocol.md §3.1), when the gateway
+   * (or a calling bundle) sent a valid one: put it in your log lines. The SDK's own lines for the request carry it.
+   */
+  readonly requestId: string | undefined
   /** The message as it arrived on the wire. */
   readonly raw: Readonly<Envelope>
 }

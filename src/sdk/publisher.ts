@@ -1,6 +1,7 @@
 import { createError } from '../errors.ts'
 import { CONTROLLER_SIGN, type Envelope, IdGenerator, type Json } from '../protocol/index.ts'
 import type { Method, ResponseMessage } from './message.ts'
+import { currentRequestId } from './request-context.ts'
 
 /** Options of one request. */
 export interface PublishOptions {
@@ -73,6 +74,8 @@ export class Publisher {
       const id = this.#ids.next((n) => this.#pending.has(n))
       const message: Envelope = { id, method, resource, tunnel: this.#transport.replyTunnel }
       if (data !== undefined) message.data = data
+      const requestId = currentRequestId() // [WP-61] called from a handler: the request it serves
+      if (requestId !== undefined) message.requestId = requestId
       const timer = setTimeout(() => {
         this.#pending.delete(message.id as number)
         reject(createError('GW_ERR_REQUEST_TIMEOUT', [method.toUpperCase(), resource, timeoutMs]))

@@ -705,4 +705,21 @@ describe('Python SDK 1.1.2 bundles on the wire (captures of the original stack)'
     assert.equal(compact.length, 3 + 3 + 2 + 5, 'model: 3 replies, 3 requests; caller: 2 replies; web: 5')
     assert.deepEqual(pretty, compact)
   })
+
+  test('[WP-61] a Python model ignores the requestId the web service adds: same answer, the key only echoed', async (t) => {
+    const { gw, exampleBundle } = await setup(t)
+    const model = await exampleBundle()
+    const call = (headers: Record<string, string>) =>
+      fetch(`${gw.httpUrl}/api/v1/example`, { headers: { 'mx-api-token': gw.rootToken, ...headers } })
+    const plain = await call({})
+    const traced = await call({ 'x-request-id': 'py-trace-1' })
+    assert.equal(traced.status, plain.status)
+    assert.deepEqual(await traced.json(), await plain.json())
+    assert.equal(traced.headers.get('x-request-id'), 'py-trace-1')
+    const got = model.inbox.all.at(-1)?.message
+    assert.equal(got?.requestId, 'py-trace-1', 'the key travels on the wire (§8.13)')
+    const answer = model.sent.findLast((s) => s.message.id === got?.id && 'code' in s.message)
+    assert.equal(answer?.message.code, 200)
+    assert.equal(answer?.message.requestId, 'py-trace-1', 'Python copies request keys into its response (§6)')
+  })
 })

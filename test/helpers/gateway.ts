@@ -36,6 +36,7 @@ export async function startTestGateway(
     events?: Partial<Config['events']>
     /** More controller settings (registration bounds, `controller.*`). */
     controller?: Partial<Config['controller']>
+    metrics?: Partial<Config['metrics']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -55,6 +56,7 @@ export async function startTestGateway(
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
       ...(overrides.events ? { events: overrides.events } : {}),
+      ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     },
   })
   let gateway: Gateway

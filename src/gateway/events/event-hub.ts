@@ -59,6 +59,8 @@ export class EventHub {
   readonly #now: () => number
   /** The id the next event gets. */
   #next: number
+  /** Clients dropped so far (slow consumer, no pong), for the metrics. */
+  dropped = 0
 
   constructor(options: EventHubOptions) {
     this.#maxEvents = options.replayEvents

@@ -109,6 +109,7 @@ export class PushClient {
   /** Cuts the client off for `reason` (slow consumer, no pong), with a warning. */
   drop(reason: string, fields: Record<string, unknown> = {}): void {
     if (!this.#finish()) return
+    this.#parts.hub.dropped++
     this.#parts.log.warn({ reason, ...fields }, 'push client dropped')
     this.#parts.transport.destroy()
   }

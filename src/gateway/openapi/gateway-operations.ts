@@ -75,6 +75,48 @@ export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
     summary: 'List the registered bundles',
     responses: { '200': json({ type: 'array', items: ref('Bundle') }, 'Every registered component.') },
   },
+  'GET /api/v1/metrics/bundles': {
+    summary: 'Traffic per bundle over the last minutes',
+    description:
+      "The console's overview (docs/observability.md): calls, calls per second, errors (500 and above), error rate and p50/p99 latency (bucket upper bounds, at most twice the real value) per bundle, from the gateway's own counters. Absent when `metrics.enabled` is false.",
+    parameters: [
+      {
+        name: 'minutes',
+        in: 'query',
+        required: false,
+        description: 'The window, 1 to 15 (clamped); default 5.',
+        schema: { type: 'integer', minimum: 1, maximum: 15, default: 5 },
+      },
+    ],
+    responses: {
+      '200': json(
+        {
+          type: 'object',
+          required: ['minutes', 'bundles'],
+          properties: {
+            minutes: { type: 'integer' },
+            bundles: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['bundle', 'calls', 'perSecond', 'errors', 'errorRate', 'p50Ms', 'p99Ms'],
+                properties: {
+                  bundle: { type: 'string' },
+                  calls: { type: 'integer' },
+                  perSecond: { type: 'number' },
+                  errors: { type: 'integer' },
+                  errorRate: { type: 'number' },
+                  p50Ms: { type: ['number', 'null'] },
+                  p99Ms: { type: ['number', 'null'] },
+                },
+              },
+            },
+          },
+        },
+        'Busiest bundle first; bundles without calls in the window are left out.',
+      ),
+    },
+  },
   'GET /api/v1/openapi.json': {
     summary: 'This document',
     description:

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { ControllerCore } from '../../controller/index.ts'
+import type { ControllerCore, Outcome } from '../../controller/index.ts'
+import type { GatewayMetrics } from '../../metrics/index.ts'
 import { isObject, type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts'
 import { errorReply } from '../http-error.ts'
 import { API_PREFIX, mapRequest } from '../map-resource.ts'
@@ -15,7 +16,12 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
  * `/api/v1/<path>` → the controller, in-process, as a plain request [WP-51]: the answer's code is the status and
  * its data the body; the request carries `caller` = {token id, scope} [WP-60].
  */
-export function resourceRoutes(app: FastifyInstance, core: ControllerCore, debug: boolean): void {
+export function resourceRoutes(
+  app: FastifyInstance,
+  core: ControllerCore,
+  debug: boolean,
+  metrics?: GatewayMetrics,
+): void {
   app.route({
     method: [...ALL_METHODS],
     url: `${API_PREFIX}/*`,
@@ -38,12 +44,15 @@ export function resourceRoutes(app: FastifyInstance, core: ControllerCore, debug
         return reply.code(r.status).send(r.body)
       }
       const p = request.principal
+      const started = performance.now()
       const outcome = await core.request({
         method: method.toLowerCase(),
         resource: mapped.resource,
         data: mapped.data,
+        requestId: request.id, // docs/observability.md: the id travels to the bundle [WP-61]
         ...(p ? { caller: { token: p.tokenId, scope: p.scope } } : {}),
       })
+      const seconds = (performance.now() - started) / 1000
       let r = outcomeReply(outcome, mapped.resource, debug)
       // §7: a remote gateway's answer is nested in the bundle's data.
       if (mapped.remote && outcome.kind === 'answer' && r.status < 400) {
@@ -52,8 +61,25 @@ export function resourceRoutes(app: FastifyInstance, core: ControllerCore, debug
           r = modelReply(inner.code, inner.data ?? {}, outcome.message.sign, debug)
         }
       }
+      request.bundle = metrics
+        ? metrics.bundleCall({
+            resource: mapped.resource,
+            method,
+            outcome: outcome.kind,
+            status: r.status,
+            seconds,
+          })
+        : answeredBy(outcome)
       reply.code(r.status)
       return r.body === undefined ? reply.send() : reply.send(r.body)
     },
   })
+}
+
+/** The bundle an outcome is about: the one named by a timeout or an offline answer, else the last signer. */
+function answeredBy(outcome: Outcome): string | undefined {
+  if (outcome.bundle !== undefined) return outcome.bundle
+  const sign = outcome.message.sign
+  const last = Array.isArray(sign) ? sign[sign.length - 1] : undefined
+  return typeof last === 'string' ? last : undefined
 }
