@@ -97,6 +97,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       localId: cfg.controller.localId || undefined,
       logger,
       reserved: GATEWAY_RESOURCES,
+      jsonDepth: cfg.limits.jsonDepth,
       ...deps.controller,
     }
     let broker: EmbeddedBroker | undefined
@@ -157,6 +158,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       debug: cfg.http.debug,
       events: cfg.events,
+      jsonDepth: cfg.limits.jsonDepth,
       console: {
         auth: consoleUsers,
         serve: cfg.http.console,

@@ -80,6 +80,10 @@ export const DEFAULTS = {
     /** SSE and WebSocket clients at once. */
     maxClients: 100,
   },
+  limits: {
+    /** How deep JSON from MQTT, HTTP and WebSocket may nest (wire-protocol.md §8.9); deeper is refused at intake. */
+    jsonDepth: 64,
+  },
 }
 
 /** The configuration type. */
@@ -90,6 +94,7 @@ export type Config = {
   data: typeof DEFAULTS.data
   log: typeof DEFAULTS.log
   events: typeof DEFAULTS.events
+  limits: typeof DEFAULTS.limits
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -165,6 +170,14 @@ export const CONFIG_SCHEMA = {
         maxClients: { type: 'integer', minimum: 1 },
       },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // the maximum is MAX_JSON_DEPTH_LIMIT (src/protocol/json-budget.ts): far below the stack overflow
+        jsonDepth: { type: 'integer', minimum: 2, maximum: 512 },
+      },
+    },
   },
 } as const
 
@@ -198,4 +211,5 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_DATA_DIR: ['data', 'dir', 'string'],
   BUNDLEGATE_TOKEN_FILE: ['data', 'tokenFile', 'string'],
   LOG_LEVEL: ['log', 'level', 'string'],
+  BUNDLEGATE_JSON_DEPTH: ['limits', 'jsonDepth', 'integer'],
 }
