@@ -1,4 +1,3 @@
-import { setOwn } from './assign-own.ts'
 import { CONTROLLER_SIGN, type Envelope, type Json } from './envelope.ts'
 
 /** The fields of a message the controller builds. */
@@ -40,7 +39,7 @@ export function bundleResponse(
   const out: Envelope = {}
   for (const key of Object.keys(request)) {
     if (key === 'tunnel' || key === 'param' || key === 'query' || key.startsWith('_')) continue
-    setOwn(out, key, request[key]) // `__proto__` too is echoed as a key [WP-10]
+    out[key] = request[key]
   }
   out.code = code
   out.data = data === undefined ? null : data
