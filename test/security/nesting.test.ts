@@ -148,8 +148,11 @@ async function publishAndAwait(
     }
     client.on('message', onMessage)
   })
-  await client.publishAsync(topic, payload, { qos: 1 })
-  return within(answer, 10_000, `the answer to id ${id} on ${tunnel}`)
+  return within(
+    client.publishAsync(topic, payload, { qos: 1 }).then(() => answer),
+    10_000,
+    `the answer to id ${id} on ${tunnel}`,
+  )
 }
 
 async function attacker(gw: GatewayProcess, credentials: { username: string; password: string } | undefined) {
