@@ -12,7 +12,6 @@
  * Each case runs without broker authentication (loopback: any process) and with it (any bundle credential).
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -20,13 +19,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { MqttClient } from 'mqtt'
 import { BrokerCredentialStore } from '../../src/tokens/index.ts'
-import { lifo, waitFor } from '../helpers/gateway.ts'
+import { lifo } from '../helpers/gateway.ts'
+import { type GatewayProcess, startGatewayProcess } from '../helpers/gateway-process.ts'
 import {
   copyExampleDir,
   type ExampleProcess,
-  freePort,
   mqttConnect,
-  REPO_ROOT,
   requestId,
   spawnExample,
   within,
@@ -36,72 +34,6 @@ import {
 const TTL_SEC = 2
 
 const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n)
-
-interface GatewayProcess {
-  child: ChildProcess
-  httpUrl: string
-  brokerUrl: string
-  rootToken: string
-  output(): string
-  /** Fails the test when the gateway process has exited, with its output. */
-  assertAlive(when: string): void
-}
-
-async function startGatewayProcess(
-  dataDir: string,
-  auth: boolean,
-  defer: (fn: () => unknown) => void,
-): Promise<GatewayProcess> {
-  const [httpPort, brokerPort] = [await freePort(), await freePort()]
-  const env = { ...process.env, BUNDLEGATE_BROKER_AUTH: auth ? 'on' : 'off' }
-  delete env.NODE_TEST_CONTEXT
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=bundlegate-dev',
-      '--import',
-      import.meta.resolve('tsx'),
-      join(REPO_ROOT, 'src/cli/bin.ts'),
-      'start',
-      ...['--http-host', '127.0.0.1', '--http-port', String(httpPort)],
-      ...['--broker-host', '127.0.0.1', '--broker-port', String(brokerPort)],
-      ...['--data-dir', dataDir, '--token-file', join(dataDir, 'mx-api-token'), '--log-level', 'warn'],
-    ],
-    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  defer(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  await waitFor(
-    () => out.includes('Bundlegate ready') || child.exitCode !== null,
-    30_000,
-    'the gateway to start',
-  )
-  assert.ok(out.includes('Bundlegate ready'), `the gateway did not start:\n${out}`)
-  return {
-    child,
-    httpUrl: `http://127.0.0.1:${httpPort}`,
-    brokerUrl: `mqtt://127.0.0.1:${brokerPort}`,
-    rootToken: (await readFile(join(dataDir, 'mx-api-token'), 'utf8')).trim(),
-    output: () => out,
-    assertAlive(when) {
-      assert.equal(
-        child.exitCode ?? child.signalCode,
-        null,
-        `the gateway process died ${when}; its output:\n${out.slice(-4000)}`,
-      )
-    },
-  }
-}
 
 async function http(
   gw: GatewayProcess,
