@@ -8,7 +8,8 @@
  * - a 10 KB HTTP PUT body nested 5,000 deep answered 500 and left the resource locked for the bundle's ttl; a second
  *   one queued behind it killed the process when the first expired;
  * - a request nested deep sent straight to a bundle's tunnel (possible on loopback, where there is no ACL) killed
- *   the bundle.
+ *   the bundle;
+ * - a WebSocket message nested 8,000 deep (16 KB, within the message limit) killed the gateway in the error answer.
  * Each case runs without broker authentication (loopback: any process) and with it (any bundle credential).
  */
 import assert from 'node:assert/strict'
@@ -19,6 +20,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { MqttClient } from 'mqtt'
 import { BrokerCredentialStore } from '../../src/tokens/index.ts'
+import { openWs } from '../helpers/events.ts'
 import { lifo } from '../helpers/gateway.ts'
 import { type GatewayProcess, startGatewayProcess } from '../helpers/gateway-process.ts'
 import {
@@ -196,6 +198,27 @@ async function nestingScenario(t: import('node:test').TestContext, auth: boolean
     },
   )
 
+  await t.test(
+    'a 16 KB WebSocket message nested 8,000 deep answers an error message; the connection and the gateway stay',
+    async () => {
+      const ws = await openWs(`${gw.httpUrl.replace(/^http/, 'ws')}/api/v1/ws`, {
+        'mx-api-token': gw.rootToken,
+      })
+      try {
+        // the unknown `type` used to be quoted back with JSON.stringify
+        ws.send(`{"type":${deepArray(8000)}}`)
+        const e = await ws.next((m) => m.type === 'error')
+        assert.equal(e.code, 'GW_ERR_JSON_TOO_DEEP')
+        assert.match(String(e.message), /nests 8000 levels deep, over the limit of 64/)
+        ws.send({ type: 'ping' })
+        await ws.next((m) => m.type === 'pong')
+      } finally {
+        await ws.close()
+      }
+      await stillAnswers(gw, bundle, 'after the deep WebSocket message')
+    },
+  )
+
   if (!auth) {
     await t.test(
       'a request nested 6,000 deep sent straight to the bundle’s tunnel: the bundle answers 400 and lives',
@@ -204,7 +227,17 @@ async function nestingScenario(t: import('node:test').TestContext, auth: boolean
         const id = requestId()
         // to an unknown route, whose 404 used to echo the deep field (the SDK's answer copies unknown keys)
         const payload = `{"id":${id},"method":"get","resource":"/nowhere","tunnel":"${tunnel}","extra":${deep}}`
-        const reply = await publishAndAwait(client, '/controller', id, payload, exampleTunnel)
+        const reply = await publishAndAwait(client, '/controller', id, payload, exampleTunnel).catch(
+          async (err: Error) => {
+            await new Promise((r) => setTimeout(r, 200))
+            assert.equal(
+              bundle.child.exitCode ?? bundle.child.signalCode,
+              null,
+              `the bundle died:\n${bundle.output().slice(-3000)}`,
+            )
+            throw err
+          },
+        )
         assert.equal(reply.code, 400)
         assert.equal((reply.data as { message?: string }).message, 'payload too deep')
         assert.deepEqual(reply.sign, ['example'])
