@@ -14,16 +14,18 @@ export function installJsonBody(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH)
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(
     /^application\/([\w.+-]+\+)?json(\s*;.*)?$/i,
-    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
     (_request, body, done) => {
-      const text = body as string
-      if (text.trim() === '') {
-        done(null, undefined)
-        return
-      }
-      const depth = jsonDepth(text)
+      const bytes = body as Buffer
+      // §8.9: measured on the bytes, before decoding and parsing
+      const depth = jsonDepth(bytes)
       if (depth > maxDepth) {
         done(createError('GW_ERR_JSON_TOO_DEEP', [depth, maxDepth]), undefined)
+        return
+      }
+      const text = bytes.toString('utf8')
+      if (text.trim() === '') {
+        done(null, undefined)
         return
       }
       try {

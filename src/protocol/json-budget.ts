@@ -26,9 +26,12 @@ const CLOSE_BRACKET = 0x5d
 /**
  * The deepest nesting of arrays and objects in a JSON text, in one pass over its characters, without recursion and
  * without allocating: `1` → 0, `{}` → 1, `{"a":[1]}` → 2. Brackets inside strings do not count (escapes are
- * honoured). The text need not be valid JSON; the parser judges that afterwards.
+ * honoured). The text need not be valid JSON; the parser judges that afterwards. UTF-8 bytes (an MQTT payload) are
+ * scanned as they are, before any decoding: quotes, backslashes and brackets never occur inside a multi-byte
+ * sequence, so the answer is the same as for the decoded text.
  */
-export function jsonDepth(text: string): number {
+export function jsonDepth(text: string | Uint8Array): number {
+  if (typeof text !== 'string') return bytesDepth(text)
   let depth = 0
   let max = 0
   const n = text.length
@@ -36,6 +39,30 @@ export function jsonDepth(text: string): number {
     const c = text.charCodeAt(i)
     if (c === QUOTE) {
       i = stringEnd(text, i)
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) max = depth
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      if (depth > 0) depth--
+    }
+  }
+  return max
+}
+
+/** {@link jsonDepth} of UTF-8 bytes; strings are skipped with the native `indexOf`. */
+function bytesDepth(bytes: Uint8Array): number {
+  let depth = 0
+  let max = 0
+  const n = bytes.length
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i]
+    if (c === QUOTE) {
+      for (;;) {
+        i = bytes.indexOf(QUOTE, i + 1)
+        if (i === -1) return max
+        let slashes = 0
+        while (bytes[i - 1 - slashes] === BACKSLASH) slashes++
+        if (slashes % 2 === 0) break
+      }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > max) max = depth
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
@@ -64,7 +91,7 @@ export function stringEnd(text: string, start: number): number {
  * How deep the fields of a message (a JSON object text: an MQTT envelope, a WebSocket message) nest: the object's
  * own level does not count, so a message whose `data` is an HTTP body of depth d has depth d.
  */
-export function messageDepth(text: string): number {
+export function messageDepth(text: string | Uint8Array): number {
   return Math.max(0, jsonDepth(text) - 1)
 }
 

@@ -38,12 +38,12 @@ export function parsePayload(payload: Uint8Array | string, options: ParseOptions
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
   if (size === 0) return { ok: false, reason: 'empty' }
   if (size > PARSE_CEILING_BYTES) return { ok: false, reason: 'too-large' }
-  const text =
-    typeof payload === 'string'
-      ? payload
-      : Buffer.from(payload.buffer, payload.byteOffset, size).toString('utf8')
+  const bytes =
+    typeof payload === 'string' ? undefined : Buffer.from(payload.buffer, payload.byteOffset, size)
+  // §8.9: the depth is measured on the bytes, before decoding and parsing
   const limit = options.maxDepth ?? MAX_JSON_DEPTH
-  const depth = messageDepth(text)
+  const depth = messageDepth(bytes ?? (payload as string))
+  const text = bytes ? bytes.toString('utf8') : (payload as string)
   if (depth > limit) return { ok: false, reason: 'too-deep', depth, limit, head: messageHead(text) }
   let value: unknown
   try {

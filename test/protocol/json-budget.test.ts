@@ -33,6 +33,17 @@ test('§8.9 jsonDepth: the deepest nesting of arrays and objects, in one pass', 
   assert.equal(jsonDepth('["[[[[['), 1)
   // unicode, lone surrogates and NUL are plain characters
   assert.equal(jsonDepth('["\ud800", "😀", "\u0000", "\u202e", [[]]]'), 3)
+  // UTF-8 bytes (an MQTT payload) give the same depth as the decoded text
+  for (const text of [
+    '{"a":"\\\\","b":[[1]]}',
+    '["\\\\\\"[", [1]]',
+    '{"ü✓😀":"[[[","x":[{"y":"\\""}]}',
+    '["\ud800[", {"\u0000": [[]]}]',
+    '["[[[[[',
+    nest(70, '{"k":', '}'),
+  ]) {
+    assert.equal(jsonDepth(Buffer.from(text)), jsonDepth(text), text)
+  }
   assert.equal(messageDepth('{"data":[[1]]}'), 2, 'the envelope itself does not count')
   assert.equal(messageDepth('{}'), 0)
 })
