@@ -61,7 +61,7 @@ const cases: Array<[string, string, number]> = [
   ['1 MiB, nested 524,288 deep', '['.repeat(MIB / 2) + ']'.repeat(MIB / 2), 40],
 ]
 console.log(
-  '| payload | bytes | depth | scan of the bytes (MQTT) µs | scan of the string (HTTP) µs | decode + JSON.parse µs | MQTT scan / parse |',
+  '| payload | bytes | depth | scan of the bytes (MQTT, HTTP) µs | scan of the string (WebSocket) µs | decode + JSON.parse µs | bytes scan / parse |',
 )
 console.log('| ------- | ----: | ----: | ----: | ----: | ----: | ----: |')
 for (const [name, text, n] of cases) {
