@@ -325,6 +325,9 @@ export class ControllerCore {
       clientId,
     })
     if (head && kind === 'REQUEST') this.#rejectRaw(head, 400, tooDeepAnswer(p.depth, p.limit), 'bad-request')
+    // a model's answer that cannot be taken ends its request at once (502) instead of holding it for the ttl
+    if (head && kind === 'RESPONSE')
+      this.#response({ ...head, code: 502, data: tooDeepAnswer(p.depth, p.limit) }, clientId)
   }
 
   /**

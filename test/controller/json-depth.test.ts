@@ -44,7 +44,7 @@ test('[WP-59] §8.9: a registration nested too deep answers 400 and registers no
   assert.equal(h.core.components().length, before)
 })
 
-test('§8.9: too-deep events, responses and requests without a reply path are dropped, counted, logged once per 10 s', () => {
+test('§8.9: too-deep events and requests without a reply path are dropped, a too-deep response ends its request with 502; counted, logged once per 10 s', () => {
   const { logger, lines } = logSink('warn')
   const h = new Harness({ logger })
   const a = h.register('a', { resources: ['/a'], ttl: 2 })
@@ -63,8 +63,15 @@ test('§8.9: too-deep events, responses and requests without a reply path are dr
   const deepLines = lines.filter((l) => l.msg === 'message dropped: nested deeper than the JSON depth limit')
   assert.equal(deepLines.length, 1, 'one line for the whole flood')
   assert.equal(deepLines[0]?.dropped, 1)
-  h.clock.advance(2000) // the deep response did not count: the session ends by its ttl
-  assert.equal(h.one('r').code, 408)
+  // the model's deep answer cannot be taken: the request ends at once with 502, not by its ttl
+  const ended = h.one('r')
+  assert.equal(ended.code, 502)
+  assert.deepEqual(ended.data, {
+    message: 'payload too deep',
+    log: 'payload nests 100 levels deep, over the limit of 64',
+  })
+  h.clock.advance(2000)
+  assert.equal(h.take('r').length, 0, 'no 408 follows')
   h.clock.advance(8000)
   h.send(`{"method":"put","resource":"/a","data":${deep(6000)}}`)
   const again = lines.filter((l) => l.msg === 'message dropped: nested deeper than the JSON depth limit')
