@@ -48,7 +48,10 @@ export function jsonDepth(text: string | Uint8Array): number {
   return max
 }
 
-/** {@link jsonDepth} of UTF-8 bytes; strings are skipped with the native `indexOf`. */
+/** Strings up to this long are skipped byte by byte; longer ones with the native `indexOf`. */
+const SHORT_STRING = 64
+
+/** {@link jsonDepth} of UTF-8 bytes. */
 function bytesDepth(bytes: Uint8Array): number {
   let depth = 0
   let max = 0
@@ -56,13 +59,8 @@ function bytesDepth(bytes: Uint8Array): number {
   for (let i = 0; i < n; i++) {
     const c = bytes[i]
     if (c === QUOTE) {
-      for (;;) {
-        i = bytes.indexOf(QUOTE, i + 1)
-        if (i === -1) return max
-        let slashes = 0
-        while (bytes[i - 1 - slashes] === BACKSLASH) slashes++
-        if (slashes % 2 === 0) break
-      }
+      i = bytesStringEnd(bytes, i)
+      if (i === -1) return max
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > max) max = depth
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
@@ -70,6 +68,26 @@ function bytesDepth(bytes: Uint8Array): number {
     }
   }
   return max
+}
+
+/** The index of the quote closing the string that opens at `start`, or -1 when it never closes. */
+function bytesStringEnd(bytes: Uint8Array, start: number): number {
+  const stop = Math.min(bytes.length, start + SHORT_STRING)
+  let j = start + 1
+  for (; j < stop; j++) {
+    const d = bytes[j]
+    if (d === BACKSLASH) j++
+    else if (d === QUOTE) return j
+  }
+  // long: from quote to quote; a quote after an odd run of backslashes is escaped
+  let i = j - 1
+  for (;;) {
+    i = bytes.indexOf(QUOTE, i + 1)
+    if (i === -1) return -1
+    let slashes = 0
+    while (bytes[i - 1 - slashes] === BACKSLASH) slashes++
+    if (slashes % 2 === 0) return i
+  }
 }
 
 /**

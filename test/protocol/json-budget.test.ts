@@ -9,6 +9,7 @@ import {
   messageHead,
   parsePayload,
 } from '../../src/protocol/index.ts'
+import { pick, prng } from '../helpers/prng.ts'
 
 const nest = (n: number, open = '[', close = ']', inner = '1') => open.repeat(n) + inner + close.repeat(n)
 
@@ -46,6 +47,45 @@ test('§8.9 jsonDepth: the deepest nesting of arrays and objects, in one pass', 
   }
   assert.equal(messageDepth('{"data":[[1]]}'), 2, 'the envelope itself does not count')
   assert.equal(messageDepth('{}'), 0)
+})
+
+/** The plain state machine, byte by byte: the reference the fast scans must agree with. */
+function referenceDepth(text: string): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth)
+    else if ((c === ']' || c === '}') && depth > 0) depth--
+  }
+  return max
+}
+
+test('§8.9 jsonDepth of bytes and of text agree with a plain state machine on 3,000 seeded random texts', () => {
+  const seed = Number(process.env.FUZZ_SEED ?? 20261204)
+  const r = prng(seed)
+  const alphabet = ['"', '\\', '[', ']', '{', '}', 'x', ',', ':', 'ü', '😀', '\u0000']
+  for (let n = 0; n < 3000; n++) {
+    let text = ''
+    const len = Math.floor(r() * 300)
+    for (let i = 0; i < len; i++) {
+      // runs of one character (long strings, backslash runs) cross the 64-byte short-string window
+      const ch = pick(r, alphabet)
+      text += r() < 0.1 ? ch.repeat(1 + Math.floor(r() * 100)) : ch
+    }
+    const want = referenceDepth(text)
+    assert.equal(jsonDepth(text), want, `text (seed ${seed}, case ${n}): ${JSON.stringify(text)}`)
+    assert.equal(
+      jsonDepth(Buffer.from(text)),
+      want,
+      `bytes (seed ${seed}, case ${n}): ${JSON.stringify(text)}`,
+    )
+  }
 })
 
 test('§8.9 parsePayload: a message nested over 64 is not parsed; its shallow head is kept', () => {
