@@ -81,6 +81,10 @@ export const ERRORS = {
   GW_ERR_RESOURCE_LOCKED: { status: 423, message: 'resource is locked' },
   GW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload exceeds %d bytes' },
   GW_ERR_BAD_REQUEST: { status: 400, message: '%s' },
+  GW_ERR_JSON_TOO_DEEP: {
+    status: 400,
+    message: 'the JSON nests %d levels deep, over the limit of %d (limits.jsonDepth)',
+  },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'request bodies must be JSON (content-type application/json), got %s',

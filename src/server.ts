@@ -120,6 +120,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       reserved: GATEWAY_RESOURCES,
       limits: registrationLimits(cfg.controller),
       ...(metrics ? { observer: metrics.observer } : {}),
+      jsonDepth: cfg.limits.jsonDepth,
       ...deps.controller,
     }
     let broker: EmbeddedBroker | undefined
@@ -198,6 +199,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       events: cfg.events,
       ...(metrics ? { metrics } : {}),
       observability: { accessLog: cfg.metrics.accessLog, serveMetrics: !cfg.metrics.host },
+      jsonDepth: cfg.limits.jsonDepth,
       console: {
         auth: consoleUsers,
         serve: cfg.http.console,

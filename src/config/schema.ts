@@ -108,6 +108,10 @@ export const DEFAULTS = {
     /** One structured log line per HTTP request (id, token id, method, route class, status, duration, bundle). */
     accessLog: false,
   },
+  limits: {
+    /** How deep JSON from MQTT, HTTP and WebSocket may nest (wire-protocol.md §8.9); deeper is refused at intake. */
+    jsonDepth: 64,
+  },
 }
 
 /** The configuration type. */
@@ -119,6 +123,7 @@ export type Config = {
   log: typeof DEFAULTS.log
   events: typeof DEFAULTS.events
   metrics: typeof DEFAULTS.metrics
+  limits: typeof DEFAULTS.limits
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -213,6 +218,14 @@ export const CONFIG_SCHEMA = {
         accessLog: { type: 'boolean' },
       },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // the maximum is MAX_JSON_DEPTH_LIMIT (src/protocol/json-budget.ts): far below the stack overflow
+        jsonDepth: { type: 'integer', minimum: 2, maximum: 512 },
+      },
+    },
   },
 } as const
 
@@ -250,4 +263,5 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_METRICS_HOST: ['metrics', 'host', 'string'],
   BUNDLEGATE_METRICS_PORT: ['metrics', 'port', 'integer'],
   BUNDLEGATE_ACCESS_LOG: ['metrics', 'accessLog', 'boolean'],
+  BUNDLEGATE_JSON_DEPTH: ['limits', 'jsonDepth', 'integer'],
 }

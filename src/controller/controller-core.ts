@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto'
+import { DropLog } from '../drop-log.ts'
 import type { Logger } from '../logger.ts'
 import { silentLogger } from '../logger.ts'
 import {
@@ -15,11 +16,13 @@ import {
   localControllerTopic,
   MAX_RESOURCE_CHARS,
   messageId,
+  type ParseResult,
   PRESENCE_TOPIC,
   parsePayload,
   presenceClientId,
   REGISTRATION_RESOURCE,
   requestIdOf,
+  tooDeepAnswer,
 } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -44,6 +47,7 @@ export type OutcomeKind =
   | 'bad-request'
   | 'too-large'
   | 'unavailable'
+  | 'internal'
 
 /** The final answer or error of a request, with what the web service needs to name the failure. */
 export interface Outcome {
@@ -126,6 +130,8 @@ export interface ControllerCoreOptions {
   limits?: Partial<RegistrationLimits>
   /** Told about ttl expiries and queue waits (the gateway's metrics). */
   observer?: ControllerObserver
+  /** How deep the fields of a message from MQTT may nest (§8.9, `limits.jsonDepth`). @default 64 */
+  jsonDepth?: number
 }
 
 /** The sink the core writes to: one MQTT publish (QoS 1, no retain). */
@@ -217,6 +223,8 @@ export class ControllerCore {
   #drainAgain = false
   #closed = false
   readonly #stats = { requests: 0, events: 0, responses: 0, lateResponses: 0, dropped: 0 }
+  readonly #parse: { maxDepth?: number }
+  readonly #drops: DropLog
 
   constructor(output: ControllerOutput, options: ControllerCoreOptions = {}) {
     this.#out = output
@@ -234,6 +242,8 @@ export class ControllerCore {
     this.#componentGuard = options.componentGuard
     this.#replyTunnelGuard = options.replyTunnelGuard
     this.#observer = options.observer ?? {}
+    this.#parse = options.jsonDepth === undefined ? {} : { maxDepth: options.jsonDepth }
+    this.#drops = new DropLog(this.#log, { now: () => this.#clock.now() })
     const registration = createRegistrationHandler({
       registry: this.#registry,
       locks: this.#locks,
@@ -282,8 +292,12 @@ export class ControllerCore {
       return
     }
     if (topic !== CONTROLLER_TOPIC && topic !== this.#localTopic) return
-    const parsed = parsePayload(payload)
+    const parsed = parsePayload(payload, this.#parse)
     if (!parsed.ok) {
+      if (parsed.reason === 'too-deep') {
+        this.#tooDeep(parsed, meta.clientId)
+        return
+      }
       // [WP-2][WP-3] empty, non-JSON, non-object: dropped without reply.
       this.#stats.dropped++
       this.#log.debug({ topic, reason: parsed.reason }, 'message dropped')
@@ -309,6 +323,24 @@ export class ControllerCore {
     if (kind === 'EVENT') this.#event(msg)
     else if (kind === 'RESPONSE') this.#response(msg, meta.clientId)
     else this.#request(msg, meta.clientId)
+  }
+
+  /** §8.9: nested over the budget, never parsed; a request is answered 400 from its shallow head, like the 413. */
+  #tooDeep(p: Extract<ParseResult, { reason: 'too-deep' }>, clientId: string | undefined): void {
+    const head = p.head
+    const kind = head ? classifyController(head) : undefined
+    if (head && kind === 'REQUEST' && this.#foreignReplyTunnel(head, clientId)) return
+    this.#stats.dropped++
+    this.#drops.drop('message dropped: nested deeper than the JSON depth limit', {
+      kind,
+      depth: p.depth,
+      limit: p.limit,
+      clientId,
+    })
+    if (head && kind === 'REQUEST') this.#rejectRaw(head, 400, tooDeepAnswer(p.depth, p.limit), 'bad-request')
+    // a model's answer that cannot be taken ends its request at once (502) instead of holding it for the ttl
+    if (head && kind === 'RESPONSE')
+      this.#response({ ...head, code: 502, data: tooDeepAnswer(p.depth, p.limit) }, clientId)
   }
 
   /**
@@ -631,7 +663,16 @@ export class ControllerCore {
     s.stepTtlMs = Math.max(0, ttlSec * 1000)
     this.#clock.clearTimeout(s.timer)
     s.timer = this.#clock.setTimeout(() => this.#expire(s), s.stepTtlMs)
-    const payload = JSON.stringify(message)
+    let payload: string
+    try {
+      payload = JSON.stringify(message)
+    } catch (err) {
+      // only an in-process caller can hand over a value that does not serialise (MQTT and HTTP input is bounded)
+      const data = { message: 'request cannot be serialised', log: (err as Error).message }
+      const msg = controllerMessage({ ...s.pending, code: 500, data })
+      this.#finish(s, msg, { kind: 'internal' })
+      return
+    }
     for (const c of step) this.#publishTo(c, payload)
     for (const c of step) {
       if (s.done) return

@@ -1,4 +1,4 @@
-import { type Envelope, isObject, type JsonObject } from '../protocol/index.ts'
+import { assignOwn, type Envelope, isObject, type JsonObject } from '../protocol/index.ts'
 
 /**
  * The hook message for step k ≥ 2 (wire-protocol.md §5.4) [WP-31]. `results` are the session's responses in
@@ -15,7 +15,7 @@ export function hookMessage(results: Envelope[]): Envelope {
     const merged: JsonObject = { ...r.data }
     for (let i = 0; i < last; i++) {
       const d = results[i]!.data
-      if (isObject(d)) Object.assign(merged, d)
+      if (isObject(d)) assignOwn(merged, d)
     }
     out.data = merged
     results[last] = { ...r, data: merged }
@@ -25,7 +25,8 @@ export function hookMessage(results: Envelope[]): Envelope {
 
 /**
  * The messages are the controller's own parsed objects, never mutated after they are built, so copies are shallow:
- * nothing is cloned on the hot path.
+ * nothing is cloned on the hot path, and a merge nests no deeper than its deepest input (the §8.9 depth budget holds).
+ * Keys are copied as own properties (`assignOwn`): a `__proto__` key is data, never the merged object's prototype.
  */
 
 /**
@@ -41,9 +42,9 @@ export function finalAnswer(results: Envelope[]): Envelope {
     const merged: JsonObject = {}
     for (let i = 0; i < last; i++) {
       const d = results[i]!.data
-      if (isObject(d)) Object.assign(merged, d)
+      if (isObject(d)) assignOwn(merged, d)
     }
-    Object.assign(merged, f.data)
+    assignOwn(merged, f.data)
     out.data = merged
   }
   return out

@@ -51,6 +51,8 @@ export interface GatewayDeps {
   metrics?: GatewayMetrics
   /** `metrics.accessLog` and whether `/metrics` is served here (not on a separate listener). */
   observability?: { accessLog: boolean; serveMetrics: boolean }
+  /** How deep request bodies and WebSocket messages may nest (`limits.jsonDepth`, §8.9). @default 64 */
+  jsonDepth?: number
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -88,7 +90,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   // every route from here on, for the OpenAPI document (which lists only what is served)
   const routes = recordRoutes(app)
   const debug = deps.debug ?? false
-  installJsonBody(app)
+  installJsonBody(app, deps.jsonDepth)
   installErrorHandlers(app, log, debug)
   app.decorateRequest('principal', undefined)
   const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
@@ -154,6 +156,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     sessions: deps.console?.auth?.sessions,
     options: deps.events ?? DEFAULTS.events,
     log: deps.logger,
+    jsonDepth: deps.jsonDepth,
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)

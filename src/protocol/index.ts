@@ -4,6 +4,7 @@
  * @module
  */
 
+export { assignOwn, setOwn } from './assign-own.ts'
 export {
   type ControllerMessageKind,
   classifyController,
@@ -23,8 +24,16 @@ export {
   MAX_RESOURCE_CHARS,
 } from './envelope.ts'
 export { ID_MAX, ID_MIN, IdGenerator } from './ids.ts'
+export {
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  MAX_JSON_DEPTH_LIMIT,
+  messageDepth,
+  tooDeepAnswer,
+} from './json-budget.ts'
+export { messageHead } from './message-head.ts'
 export { bundleResponse, type ControllerMessageInit, controllerMessage, isWrite } from './messages.ts'
-export { PARSE_CEILING_BYTES, type ParseResult, parsePayload } from './parse.ts'
+export { PARSE_CEILING_BYTES, type ParseOptions, type ParseResult, parsePayload } from './parse.ts'
 export { matchingPatterns, patternMatches, resourceName } from './pattern.ts'
 export { parseQuery, type Query, querySearch } from './query.ts'
 export { isValidRequestId, MAX_REQUEST_ID_CHARS, requestIdOf } from './request-id.ts'

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { DropLog } from '../drop-log.ts'
 import { createError, GatewayError } from '../errors.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import {
@@ -9,9 +10,12 @@ import {
   type Envelope,
   isObject,
   type Json,
+  MAX_JSON_DEPTH,
+  type ParseOptions,
   PRESENCE_TOPIC,
   parsePayload,
   requestIdOf,
+  tooDeepAnswer,
 } from '../protocol/index.ts'
 import { BundleError } from './bundle-error.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
@@ -20,8 +24,10 @@ import {
   brokerTlsFromEnv,
   brokerUrlFromEnv,
   debugFromEnv,
+  jsonDepthFromEnv,
   publishQosFromEnv,
 } from './env.ts'
+import { encodeResponse, TOO_DEEP_DROP, tooDeepRequest } from './intake-guard.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
   Answer,
@@ -103,6 +109,8 @@ export class Bundle {
   #onRegistered: (() => void) | undefined
   #signalHandler: (() => void) | undefined
   #initialized: Promise<void> = Promise.resolve()
+  readonly #parse: ParseOptions = { maxDepth: jsonDepthFromEnv() ?? MAX_JSON_DEPTH }
+  #dropLog: DropLog | undefined
 
   constructor(options: BundleOptions = {}) {
     this.#options = options
@@ -414,7 +422,15 @@ export class Bundle {
   // ------------------------------------------------------------ dispatch
 
   #onMessage(topic: string, payload: Buffer): void {
-    const parsed = parsePayload(payload)
+    const parsed = parsePayload(payload, this.#parse)
+    if (!parsed.ok && parsed.reason === 'too-deep') {
+      // §8.9: never parsed; a request is answered 400 from its shallow head, anything else dropped and counted
+      this.#dropLog ??= new DropLog(this.log)
+      this.#dropLog.drop(TOO_DEEP_DROP, { topic, depth: parsed.depth, limit: parsed.limit })
+      const request = tooDeepRequest(parsed)
+      if (request) this.#answer(request, { code: 400, data: tooDeepAnswer(parsed.depth, parsed.limit) })
+      return
+    }
     if (!parsed.ok) {
       this.log.debug({ topic, reason: parsed.reason }, 'message dropped')
       return
@@ -555,7 +571,8 @@ export class Bundle {
 
   #answer(request: Envelope, answer: Answer): void {
     const response = bundleResponse(request, answer.code ?? 200, answer.data, this.name)
-    this.#send(JSON.stringify(response)).catch((err: unknown) => this.log.warn({ err }, 'answer not sent'))
+    const text = encodeResponse(response, (err) => this.log.error({ err }, 'answer cannot be serialised'))
+    this.#send(text).catch((err: unknown) => this.log.warn({ err }, 'answer not sent'))
   }
 
   #dispatchEvent(raw: Envelope): void {

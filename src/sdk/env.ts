@@ -27,6 +27,12 @@ export function publishQosFromEnv(env: NodeJS.ProcessEnv = process.env): 0 | 1 |
   return v === '0' ? 0 : v === '2' ? 2 : 1
 }
 
+/** `BUNDLE_JSON_DEPTH` (2–512): how deep incoming messages may nest (§8.9); the protocol's 64 otherwise. */
+export function jsonDepthFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = Number(env.BUNDLE_JSON_DEPTH)
+  return Number.isInteger(v) && v >= 2 && v <= 512 ? v : undefined
+}
+
 /**
  * MQTT credentials from `BROKER_USERNAME` and `BROKER_PASSWORD` (issued by `bundlegate broker-credentials create`
  * when the embedded broker requires authentication, docs/security.md); empty when either is unset. A

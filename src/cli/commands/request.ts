@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { createError } from '../../errors.ts'
-import { CONTROLLER_TOPIC, type Envelope, IdGenerator, type Json } from '../../protocol/index.ts'
+import {
+  CONTROLLER_TOPIC,
+  type Envelope,
+  IdGenerator,
+  type Json,
+  parsePayload,
+} from '../../protocol/index.ts'
 import { brokerUrlFromEnv } from '../../sdk/index.ts'
 import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
@@ -58,14 +64,11 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
         timeoutMs,
       )
       client.on('message', (_topic, payload) => {
-        try {
-          const m = JSON.parse(payload.toString()) as Envelope
-          if (m.id === id) {
-            clearTimeout(timer)
-            resolve(m)
-          }
-        } catch {
-          // not for us
+        // the reply tunnel is hostile input like any other: bounded in depth before it is parsed (§8.9)
+        const parsed = parsePayload(payload)
+        if (parsed.ok && parsed.message.id === id) {
+          clearTimeout(timer)
+          resolve(parsed.message)
         }
       })
       client.publish(CONTROLLER_TOPIC, JSON.stringify(message), { qos: 1 }) // as the SDK (§2.2)

@@ -1,4 +1,5 @@
 import type { ComponentInfo, ControllerCore } from '../../controller/index.ts'
+import { DropLog } from '../../drop-log.ts'
 import type { Logger } from '../../logger.ts'
 import { type Envelope, type Json, resourceName } from '../../protocol/index.ts'
 import { GATEWAY_PREFIXES, isUnder } from '../reserved.ts'
@@ -25,6 +26,7 @@ const MAX_OFFLINE_NAMES = 1024
  */
 export function forwardControllerEvents(core: ControllerCore, hub: EventHub, log: Logger): () => void {
   const offline = new Set<string>()
+  const drops = new DropLog(log)
   const offEvent = core.onEvent((msg: Envelope) => {
     const resource = msg.resource as string
     const name = resourceName(resource)
@@ -32,12 +34,17 @@ export function forwardControllerEvents(core: ControllerCore, hub: EventHub, log
       log.debug({ resource }, 'bundle event on a gateway resource not pushed')
       return
     }
-    hub.publish({
-      resource,
-      method: msg.method as string,
-      code: typeof msg.code === 'number' ? msg.code : null,
-      data: msg.data === undefined ? null : msg.data,
-    })
+    try {
+      hub.publish({
+        resource,
+        method: msg.method as string,
+        code: typeof msg.code === 'number' ? msg.code : null,
+        data: msg.data === undefined ? null : msg.data,
+      })
+    } catch (err) {
+      // MQTT input is bounded at intake (§8.9); an in-process event that does not serialise is dropped, not thrown
+      drops.drop('event not pushed: it cannot be serialised', { resource, err: (err as Error).message })
+    }
   })
   const bundleEvent = (change: string, method: string, c: ComponentInfo) => {
     hub.publish({

@@ -21,12 +21,20 @@ export function pushChannel(
     sessions?: SessionVerifier | undefined
     options: EventsOptions
     log: Logger
+    jsonDepth?: number | undefined
   },
 ): EventHub {
   const log = deps.log.child({ component: 'events' })
   const hub = new EventHub({ replayEvents: deps.options.replayEvents, replayBytes: deps.options.replayBytes })
   const stop = forwardControllerEvents(deps.core, hub, log)
-  const routeDeps = { hub, options: deps.options, log, tokens: deps.tokens, sessions: deps.sessions }
+  const routeDeps = {
+    hub,
+    options: deps.options,
+    log,
+    tokens: deps.tokens,
+    sessions: deps.sessions,
+    jsonDepth: deps.jsonDepth,
+  }
   sseRoute(app, routeDeps)
   wsRoute(app, routeDeps)
   app.addHook('preClose', (done) => {

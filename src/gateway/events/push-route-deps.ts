@@ -12,4 +12,6 @@ export interface PushRouteDeps {
   tokens: TokenVerifier | undefined
   /** The console's sessions, to end a cookie client's stream at logout or expiry; undefined without the console. */
   sessions?: SessionVerifier | undefined
+  /** How deep a WebSocket client message's fields may nest (`limits.jsonDepth`, §8.9). @default 64 */
+  jsonDepth?: number | undefined
 }

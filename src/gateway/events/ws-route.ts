@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { type RawData, WebSocketServer } from 'ws'
 import { createError, type ErrorCode } from '../../errors.ts'
-import { isObject } from '../../protocol/index.ts'
+import { isObject, MAX_JSON_DEPTH, messageDepth } from '../../protocol/index.ts'
 import { errorReply } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
 import { frameCache } from './frame-cache.ts'
@@ -40,6 +40,7 @@ let nextClient = 1
  */
 export function wsRoute(app: FastifyInstance, deps: PushRouteDeps): void {
   const { hub, options, log } = deps
+  const maxDepth = deps.jsonDepth ?? MAX_JSON_DEPTH
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
@@ -109,10 +110,16 @@ export function wsRoute(app: FastifyInstance, deps: PushRouteDeps): void {
         ws.on('message', (raw: RawData, isBinary: boolean) => {
           alive = true
           let msg: unknown
-          try {
-            msg = isBinary ? undefined : JSON.parse(raw.toString())
-          } catch {
-            msg = undefined
+          if (!isBinary) {
+            const text = raw.toString()
+            // §8.9: measured before parsing; a deep value would crash the error answer's JSON.stringify
+            const depth = messageDepth(text)
+            if (depth > maxDepth) return error('GW_ERR_JSON_TOO_DEEP', [depth, maxDepth])
+            try {
+              msg = JSON.parse(text)
+            } catch {
+              msg = undefined
+            }
           }
           if (!isObject(msg)) return error('GW_ERR_EVENTS_MESSAGE', ['Expected a JSON object {"type", …}'])
           switch (msg.type) {
