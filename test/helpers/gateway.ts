@@ -34,6 +34,8 @@ export async function startTestGateway(
     auth?: boolean
     debug?: boolean
     events?: Partial<Config['events']>
+    /** More `http` settings (timeouts, the connection cap, allowed hosts). */
+    http?: Partial<Config['http']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -45,7 +47,13 @@ export async function startTestGateway(
         ? { url: overrides.url, ...overrides.broker }
         : { host: '127.0.0.1', port: 0, ...overrides.broker },
       controller: { mode: overrides.mode ?? 'default', liveness: overrides.liveness ?? true },
-      http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
+      http: {
+        host: '127.0.0.1',
+        port: 0,
+        auth: overrides.auth ?? true,
+        debug: overrides.debug ?? false,
+        ...overrides.http,
+      },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
       ...(overrides.events ? { events: overrides.events } : {}),
