@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts'
 import { LoginThrottle } from './login-throttle.ts'
 import { SessionStore } from './session-store.ts'
+import { TrustedDevices } from './trusted-devices.ts'
 import { UserStore } from './user-store.ts'
 
 /** The console's users, sessions and login throttle, ready for the web service. */
@@ -8,6 +9,8 @@ export interface ConsoleUsers {
   users: UserStore
   sessions: SessionStore
   throttle: LoginThrottle
+  /** Browsers that logged in before: their attempts skip their address's queue. */
+  devices: TrustedDevices
   /**
    * The admin's initial password, at the very first start only, for the start-up banner; returns it once and
    * forgets it.
@@ -58,6 +61,7 @@ export async function openConsoleUsers(
     users,
     sessions,
     throttle: new LoginThrottle(),
+    devices: new TrustedDevices(),
     takeInitialPassword() {
       const taken = initial
       initial = undefined
