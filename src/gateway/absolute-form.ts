@@ -19,6 +19,8 @@ export function absoluteFormPath(req: IncomingMessage): string {
   if (scheme !== 'http' && scheme !== 'https') return url
   const authority = m[2] as string
   ;(req as IncomingMessage & { [kTargetAuthority]?: string })[kTargetAuthority] = authority
+  // RFC 9112 §3.2.2: the Host header is ignored; what reads it downstream (the Origin check) sees the authority
+  req.headers.host = authority
   const rest = (m[3] as string).replace(/#.*$/s, '')
   return rest.startsWith('/') ? rest : `/${rest}`
 }

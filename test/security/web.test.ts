@@ -412,3 +412,35 @@ test('[HA-10] login fairness behind one address (NAT): a browser that logged in 
   gate.releaseAll()
   assert.equal((await after).statusCode, 200)
 })
+
+test("[HA-10] login fairness in the password-check line: a clean address's check starts while guesses' scrypt checks run and wait", async () => {
+  const { LoginThrottle } = await import('../../src/users/index.ts')
+  const throttle = new LoginThrottle({ maxChecks: 2, sleep: async () => {} })
+  const guessers = ['10.66.0.1', '10.66.0.2', '10.66.0.3']
+  // each guessing address has failed once already
+  for (const ip of guessers) await throttle.attempt('admin', ip, async () => undefined)
+  const started: string[] = []
+  const release: Array<() => void> = []
+  const blockingCheck = (who: string) => async () => {
+    started.push(who)
+    await new Promise<void>((r) => release.push(r))
+    return undefined
+  }
+  const guesses = guessers.map((ip) => throttle.attempt('admin', ip, blockingCheck(ip)))
+  await waitFor(() => started.length >= 1, 5000, 'a guess to be checked')
+  await new Promise((r) => setImmediate(r))
+  // the admin, from an address without failures, is checked now, not after the guesses ahead of it in line
+  const admin = throttle.attempt('admin', '10.77.0.1', async () => {
+    started.push('admin')
+    return { username: 'admin' }
+  })
+  await waitFor(() => started.includes('admin') || started.length >= 3, 5000, 'the next check to start')
+  assert.ok(started.includes('admin'), `checks started: ${started.join(', ')}`)
+  const result = await admin
+  assert.deepEqual([result.value, result.waitedMs, result.refused], [{ username: 'admin' }, 0, false])
+  while (release.length > 0 || throttle.pending > 0) {
+    for (const r of release.splice(0)) r()
+    await new Promise((r) => setImmediate(r))
+  }
+  await Promise.all(guesses)
+})
