@@ -10,6 +10,7 @@ import { type Logger, redactQueryToken } from '../logger.ts'
 import { absoluteFormPath } from './absolute-form.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
 import { clientErrorHandler } from './client-error.ts'
+import { installClosingGuard } from './closing-guard.ts'
 import { installErrorHandlers } from './error-handler.ts'
 import type { EventsOptions } from './events/events-options.ts'
 import { pushChannel } from './events/push-channel.ts'
@@ -88,7 +89,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // no per-request log lines: errors are logged by the error handler
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // the closing guard answers 503 with our body instead
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 1024 },
     // URLs the router cannot decode ('%zz') get our error body too, not fastify's own
     frameworkErrors: (err, _request, reply) => {
@@ -105,6 +107,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.decorateRequest('principal', undefined)
   // first of the onRequest hooks: a request for a name that is not ours reads no credential
   installHostCheck(app, deps.hosts ?? { listenHost: DEFAULTS.http.host, allowedHosts: '' })
+  installClosingGuard(app)
   const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
   app.addHook('onRequest', async (request, reply) => {
     const queryToken = request.routeOptions.config.queryToken === true

@@ -16,8 +16,8 @@ import type { Gateway } from '../../src/server.ts'
 import { gatewayWithAdmin, login, withSession } from '../gateway/console-helpers.ts'
 import { consoleService } from '../helpers/console-service.ts'
 import { openWs } from '../helpers/events.ts'
-import { lifo, waitFor } from '../helpers/gateway.ts'
-import { rawRequest } from '../helpers/raw-http.ts'
+import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
+import { openSocket, rawRequest } from '../helpers/raw-http.ts'
 
 const execFileP = promisify(execFile)
 const portOf = (gw: Gateway) => Number(new URL(gw.httpUrl).port)
@@ -443,4 +443,50 @@ test("[HA-10] login fairness in the password-check line: a clean address's check
     await new Promise((r) => setImmediate(r))
   }
   await Promise.all(guesses)
+})
+
+test('[HA-12] a request that arrives while the web service closes answers 503 GW_ERR_UNAVAILABLE with the documented body', async (t) => {
+  const defer = lifo(t)
+  const gw = await startTestGateway()
+  defer(() => gw.close())
+  let answer: (() => void) | undefined
+  const bundle = createBundle({
+    manifest: {
+      name: 'slowpoke',
+      version: '1',
+      description: 'test',
+      role: 'model',
+      ttl: 10,
+      resources: [{ resource: '/slowpoke' }],
+    },
+    brokerUrl: gw.brokerUrl,
+    logger: silentLogger(),
+    signals: false,
+  })
+  bundle.get('/slowpoke', () => new Promise((resolve) => (answer = () => resolve({ done: true }))))
+  await bundle.start()
+  defer(() => bundle.stop())
+  const port = portOf(gw)
+  const head = `Host: 127.0.0.1:${port}\r\nmx-api-token: ${gw.rootToken}\r\n`
+  const socket = await openSocket(port)
+  defer(() => socket.socket.destroy())
+  // a slow request is in progress when the web service starts closing; a second one arrives on that connection
+  socket.socket.write(`GET /api/v1/slowpoke HTTP/1.1\r\n${head}\r\n`)
+  await waitFor(() => answer !== undefined, 5000, 'the slow request to reach the bundle')
+  const closed = gw.http.close()
+  // the server stops listening after the preClose hooks: the web service is closing from then on
+  await waitFor(() => !gw.http.server.listening, 5000, 'the web service to start closing')
+  socket.socket.write(`GET /api/v1/bundles HTTP/1.1\r\n${head}\r\n`)
+  await new Promise((r) => setTimeout(r, 100))
+  answer?.()
+  await waitFor(() => socket.closed(), 5000, 'the connection to end')
+  await closed
+  const text = socket.received()
+  const second = text.slice(text.indexOf('HTTP/1.1', 10))
+  assert.match(text, /^HTTP\/1\.1 200 /)
+  assert.match(second, /^HTTP\/1\.1 503 /, text)
+  assert.deepEqual(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)), {
+    message: 'the gateway is stopping',
+    code: 'GW_ERR_UNAVAILABLE',
+  })
 })
