@@ -11,9 +11,9 @@
  * attempts. Password checks (scrypt) run at most `maxChecks` at once in the whole process: attempts from clean
  * addresses go first in that line, and attempts from addresses with failures hold at most `maxChecks - 1` of them,
  * so a clean attempt waits for no guess but (at most) one check already running, about 0.1 s. At most `maxPending`
- * attempts from addresses with failures wait in all, and `maxClean` from clean ones: guessers can fill the first
- * bound, never the second. An attempt beyond these bounds is refused unchecked, with the time to retry after
- * ([HA-12]: 429). Memory is bounded: at most `maxEntries` counters (the oldest is forgotten first), each forgotten
+ * attempts from addresses with failures wait in all, and `maxClean` from clean ones: an address holds at most one
+ * clean attempt (its next ones queue behind it), so filling the second bound takes `maxClean` fresh addresses.
+ * An attempt beyond these bounds is refused unchecked, with the time to retry after ([HA-12]: 429). Memory is bounded: at most `maxEntries` counters (the oldest is forgotten first), each forgotten
  * after `forgetMs` without a failure, and the queues hold at most `maxPending + maxClean` attempts.
  * The real user and a guesser behind the same address (one NAT) share the address's queue and delay, unless the
  * user's browser logged in before: such a `trusted` attempt ({@link TrustedDevices}) counts as clean and skips the
