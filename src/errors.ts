@@ -94,6 +94,16 @@ export const ERRORS = {
   GW_ERR_NOT_FOUND: { status: 404, message: 'no such path: %s %s' },
   GW_ERR_UNAVAILABLE: { status: 503, message: '%s' },
   GW_ERR_INTERNAL: { status: 500, message: 'internal server error' },
+  GW_ERR_HTTP_HOST_INVALID: { status: 400, message: 'bad Host: %s' },
+  GW_ERR_HTTP_HOST_NOT_ALLOWED: {
+    status: 421,
+    message:
+      'this gateway does not serve the host %s (add it to http.allowedHosts if it is one of its names)',
+  },
+  GW_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request (%s)' },
+  GW_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed %d bytes' },
+  GW_ERR_HTTP_TIMEOUT: { status: 408, message: 'the request was not received within %s' },
+  GW_ERR_HTTP_CONTENT_TOO_LARGE: { status: 413, message: 'a part of the request is too large (%s)' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 /** Every error code. */

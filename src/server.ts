@@ -209,6 +209,13 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
           sessionMaxSec: cfg.http.sessionMaxSec,
         },
       },
+      hosts: { listenHost: cfg.http.host, allowedHosts: cfg.http.allowedHosts },
+      bounds: {
+        headersTimeoutMs: cfg.http.headersTimeoutMs,
+        requestTimeoutMs: cfg.http.requestTimeoutMs,
+        keepAliveTimeoutMs: cfg.http.keepAliveTimeoutMs,
+        maxConnections: cfg.http.maxConnections,
+      },
       rateLimit: {
         perSecond: cfg.http.rateLimitPerSec,
         burst: cfg.http.rateLimitBurst,

@@ -71,6 +71,19 @@ export const DEFAULTS = {
     rateLimitAnonPerSec: 5,
     /** Failed authentication attempts a client address may make at once. */
     rateLimitAnonBurst: 20,
+    /**
+     * More names (or `name:port`) the web service answers to, comma-separated, besides loopback names, IP literals,
+     * `host` and (on a wildcard `host`) the machine's name; `*`: any (turns the DNS-rebinding defence off).
+     */
+    allowedHosts: '',
+    /** A client must send its request's headers within this time (408 `GW_ERR_HTTP_TIMEOUT`, then closed). */
+    headersTimeoutMs: 10_000,
+    /** …and the whole request (headers and body) within this; streams after it are not concerned. */
+    requestTimeoutMs: 30_000,
+    /** An idle keep-alive connection is closed after this long without a request. */
+    keepAliveTimeoutMs: 5000,
+    /** Connections open at once (push streams included); more are closed at once, unanswered. 0: no cap. */
+    maxConnections: 512,
   },
   data: {
     /** Where the gateway keeps its state (tokens.db). */
@@ -178,6 +191,11 @@ export const CONFIG_SCHEMA = {
         rateLimitBurst: { type: 'integer', minimum: 1 },
         rateLimitAnonPerSec: { type: 'integer', minimum: 0 },
         rateLimitAnonBurst: { type: 'integer', minimum: 1 },
+        allowedHosts: { type: 'string', pattern: '^[^\\s]*$' },
+        headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+        keepAliveTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        maxConnections: { type: 'integer', minimum: 0 },
       },
     },
     data: {
@@ -256,6 +274,7 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_RATE_LIMIT_BURST: ['http', 'rateLimitBurst', 'integer'],
   BUNDLEGATE_RATE_LIMIT_ANON_PER_SEC: ['http', 'rateLimitAnonPerSec', 'integer'],
   BUNDLEGATE_RATE_LIMIT_ANON_BURST: ['http', 'rateLimitAnonBurst', 'integer'],
+  BUNDLEGATE_HTTP_ALLOWED_HOSTS: ['http', 'allowedHosts', 'string'],
   BUNDLEGATE_DATA_DIR: ['data', 'dir', 'string'],
   BUNDLEGATE_TOKEN_FILE: ['data', 'tokenFile', 'string'],
   LOG_LEVEL: ['log', 'level', 'string'],

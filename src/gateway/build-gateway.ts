@@ -8,11 +8,22 @@ import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
+import { absoluteFormPath } from './absolute-form.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
+import { clientErrorHandler } from './client-error.ts'
+import { installClosingGuard } from './closing-guard.ts'
 import { installErrorHandlers } from './error-handler.ts'
 import type { EventsOptions } from './events/events-options.ts'
 import { pushChannel } from './events/push-channel.ts'
 import { withTokenEvents } from './events/token-events.ts'
+import { type HostOptions, installHostCheck } from './host-check.ts'
+import {
+  applyBounds,
+  boundsServerOptions,
+  defaultBounds,
+  type HttpBounds,
+  MAX_HEADER_BYTES,
+} from './http-bounds.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
 import { API_PREFIX } from './map-resource.ts'
@@ -53,6 +64,10 @@ export interface GatewayDeps {
   observability?: { accessLog: boolean; serveMetrics: boolean }
   /** How deep request bodies and WebSocket messages may nest (`limits.jsonDepth`, §8.9). @default 64 */
   jsonDepth?: number
+  /** The names the web service answers to (the DNS-rebinding defence). @default listening on 127.0.0.1 */
+  hosts?: HostOptions
+  /** Timeouts and the connection cap. @default the `http` defaults of the config */
+  bounds?: HttpBounds
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -72,12 +87,19 @@ declare module 'fastify' {
  */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'http' })
+  const bounds = deps.bounds ?? defaultBounds()
   const app = Fastify({
+    ...boundsServerOptions(bounds),
+    // parser errors (400, 431, 408, 413) get the documented body too
+    clientErrorHandler: clientErrorHandler(log, MAX_HEADER_BYTES),
+    // absolute-form targets (RFC 9112 §3.2.2): the path only, the authority for the Host check
+    rewriteUrl: absoluteFormPath,
     loggerInstance: log as unknown as FastifyBaseLogger,
     // no per-request log lines: errors are logged by the error handler
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // the closing guard answers 503 with our body instead
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 1024 },
     // docs/observability.md: a valid incoming x-request-id or traceparent, else a fresh id; in every request log line
     genReqId: requestIdGenerator(),
@@ -87,12 +109,16 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       void (reply as unknown as FastifyReply).code(r.status).send(r.body)
     },
   })
+  applyBounds(app.server, bounds)
   // every route from here on, for the OpenAPI document (which lists only what is served)
   const routes = recordRoutes(app)
   const debug = deps.debug ?? false
   installJsonBody(app, deps.jsonDepth)
   installErrorHandlers(app, log, debug)
   app.decorateRequest('principal', undefined)
+  // first of the onRequest hooks: a request for a name that is not ours reads no credential
+  installHostCheck(app, deps.hosts ?? { listenHost: DEFAULTS.http.host, allowedHosts: '' })
+  installClosingGuard(app)
   const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
   const metrics = deps.metrics
   installObservability(app, {

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts'
 import { LoginThrottle } from './login-throttle.ts'
 import { SessionStore } from './session-store.ts'
+import { TrustedDevices } from './trusted-devices.ts'
 import { UserStore } from './user-store.ts'
 
 /** The console's users, sessions and login throttle, ready for the web service. */
@@ -8,6 +9,8 @@ export interface ConsoleUsers {
   users: UserStore
   sessions: SessionStore
   throttle: LoginThrottle
+  /** Browsers that logged in before: their attempts skip their address's queue. */
+  devices: TrustedDevices
   /**
    * At the very first start (no user yet) creates the admin user with a random password and logs it, this once,
    * at warn level; later starts only say that the user still has to change it. Call it last in the start-up.
@@ -61,6 +64,7 @@ export async function openConsoleUsers(
         )
       }
     },
+    devices: new TrustedDevices(),
     takeInitialPassword() {
       const taken = initial
       initial = undefined

@@ -9,6 +9,7 @@ export { type AttemptResult, LoginThrottle, type LoginThrottleOptions } from './
 export { hashPassword, SCRYPT_PARAMS, type ScryptParams, verifyPassword } from './password-hash.ts'
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy.ts'
 export { type Session, SessionStore, type SessionStoreOptions, type UserCheck } from './session-store.ts'
+export { TrustedDevices, type TrustedDevicesOptions } from './trusted-devices.ts'
 export {
   ADMIN_USERNAME,
   type EnsuredAdmin,

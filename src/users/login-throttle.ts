@@ -1,13 +1,23 @@
 /**
- * Slows down password guessing ([HA-10]: "after a growing delay"). Failures are counted per username and per
- * client address; an attempt first waits `delayFor(max(count))`, which doubles with every failure up to a cap.
+ * Slows down password guessing ([HA-10]: "after a growing delay") without letting anyone's guesses lock the real
+ * user out or hold them up. Failures are counted per username and per client address; an attempt waits
+ * `delayFor(n)`, which doubles with every failure up to a cap, where `n` is:
+ * - 0 for an attempt from a **clean** address (no failure counted for it, and no earlier attempt of it waiting):
+ *   other addresses' failures, on this username or any other, never delay it;
+ * - for an address with failures of its own, the larger of its own count and the username's: a guesser spreading
+ *   guesses for one username over several addresses gets the username's delay on each after its first failure.
  * Attempts from one address run one at a time, whatever their usernames, so parallel connections neither get around
  * the delay nor make the process hash many passwords at once; an address's queue never holds up another address's
- * attempts (a guesser cannot lock the real user out, the username's delay is all it costs them). Password checks
- * (scrypt) run at most `maxChecks` at once in the whole process, and at most `maxPending` attempts wait in all.
- * An attempt beyond these bounds is refused unchecked, with the time to retry after ([HA-12]: 429). Memory is
- * bounded: at most `maxEntries` counters (the oldest is forgotten first), each forgotten after `forgetMs` without
- * a failure, and the queues hold at most `maxPending` attempts.
+ * attempts. Password checks (scrypt) run at most `maxChecks` at once in the whole process: attempts from clean
+ * addresses go first in that line, and attempts from addresses with failures hold at most `maxChecks - 1` of them,
+ * so a clean attempt waits for no guess but (at most) one check already running, about 0.1 s. At most `maxPending`
+ * attempts from addresses with failures wait in all, and `maxClean` from clean ones: an address holds at most one
+ * clean attempt (its next ones queue behind it), so filling the second bound takes `maxClean` fresh addresses.
+ * An attempt beyond these bounds is refused unchecked, with the time to retry after ([HA-12]: 429). Memory is bounded: at most `maxEntries` counters (the oldest is forgotten first), each forgotten
+ * after `forgetMs` without a failure, and the queues hold at most `maxPending + maxClean` attempts.
+ * The real user and a guesser behind the same address (one NAT) share the address's queue and delay, unless the
+ * user's browser logged in before: such a `trusted` attempt ({@link TrustedDevices}) counts as clean and skips the
+ * address's queue.
  * @module
  */
 
@@ -25,6 +35,8 @@ export interface LoginThrottleOptions {
   maxQueued?: number
   /** At most this many attempts waiting or running in the whole process; more are refused unchecked. @default 64 */
   maxPending?: number
+  /** At most this many attempts from clean addresses waiting or running; more are refused unchecked. @default 32 */
+  maxClean?: number
   /** At most this many password checks (scrypt) at once in the whole process. @default 2 */
   maxChecks?: number
   /** @default Date.now */
@@ -39,6 +51,8 @@ export interface AttemptResult<T> {
   value: T | undefined
   /** How long the attempt waited before it was checked. */
   waitedMs: number
+  /** It came from a clean address: no failure of its own, no earlier attempt of it waiting. */
+  clean: boolean
   /** Failures counted for this username (after this attempt). */
   failures: number
   /** The wait the next attempt will get. */
@@ -54,17 +68,20 @@ interface Counter {
   lastAt: number
 }
 
-/** Per-username and per-address failure counters with a growing delay. */
+/** Per-username and per-address failure counters with a growing delay, fair to clean addresses. */
 export class LoginThrottle {
   readonly #o: Required<LoginThrottleOptions>
   readonly #counters = new Map<string, Counter>()
   /** One queue per client address. */
   readonly #queues = new Map<string, { tail: Promise<unknown>; waiting: number }>()
-  /** Attempts waiting or running, all addresses together. */
+  /** Attempts waiting or running: from addresses with failures, from clean ones. */
   #pending = 0
-  /** Password checks running, and the attempts waiting for one to end. */
+  #cleanPending = 0
+  /** Password checks running (all, and those of attempts from addresses with failures), and the waiting lines. */
   #checking = 0
-  readonly #checkWaiters: Array<() => void> = []
+  #dirtyChecking = 0
+  readonly #cleanWaiters: Array<() => void> = []
+  readonly #dirtyWaiters: Array<() => void> = []
 
   constructor(options: LoginThrottleOptions = {}) {
     this.#o = {
@@ -74,6 +91,7 @@ export class LoginThrottle {
       maxEntries: 10_000,
       maxQueued: 8,
       maxPending: 64,
+      maxClean: 32,
       maxChecks: 2,
       now: Date.now,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -98,88 +116,139 @@ export class LoginThrottle {
     return c.failures
   }
 
+  /** The failures that decide the wait of an attempt for `userKey` from `ipKey` (see the module comment). */
+  #count(userKey: string, ipKey: string): number {
+    const ip = this.failures(ipKey)
+    return ip === 0 ? 0 : Math.max(ip, this.failures(userKey))
+  }
+
   /**
    * Runs `check` (which answers a value on success, `undefined` on failure) for `username` from `ip`: after the
-   * earlier attempts from the same address, after the delay the username's and the address's failures earned, and
-   * when one of the process's `maxChecks` password checks is free.
+   * earlier attempts from the same address, after the delay its failures earned (see the module comment), and when
+   * a password check is free. A `trusted` attempt (a device that logged in before, {@link TrustedDevices}) counts as
+   * clean and skips its address's queue and delay.
    */
   async attempt<T>(
     username: string,
     ip: string,
     check: () => Promise<T | undefined>,
+    trusted = false,
   ): Promise<AttemptResult<T>> {
     const userKey = `user:${username}`
     const ipKey = `ip:${ip}`
-    let q = this.#queues.get(ipKey)
-    if (q === undefined) {
+    let q = trusted ? undefined : this.#queues.get(ipKey)
+    const clean = trusted || (q === undefined && this.failures(ipKey) === 0)
+    const full = clean ? this.#cleanPending >= this.#o.maxClean : this.#pending >= this.#o.maxPending
+    if ((q?.waiting ?? 0) >= this.#o.maxQueued || full) {
+      const failures = this.failures(userKey)
+      const nextDelayMs = this.delayFor(this.#count(userKey, ipKey))
+      // the address's queue drains no faster than one attempt per delay
+      const retryAfterMs = Math.max(1000, (q?.waiting ?? 0) >= this.#o.maxQueued ? nextDelayMs : 0)
+      return { value: undefined, waitedMs: 0, clean, failures, nextDelayMs, refused: true, retryAfterMs }
+    }
+    if (q === undefined && !trusted) {
       q = { tail: Promise.resolve(), waiting: 0 }
       this.#queues.set(ipKey, q)
     }
-    if (q.waiting >= this.#o.maxQueued || this.#pending >= this.#o.maxPending) {
-      if (q.waiting === 0) this.#queues.delete(ipKey)
-      const failures = this.failures(userKey)
-      const nextDelayMs = this.delayFor(Math.max(failures, this.failures(ipKey)))
-      // the address's queue drains no faster than one attempt per delay
-      const retryAfterMs = Math.max(1000, q.waiting >= this.#o.maxQueued ? nextDelayMs : 0)
-      return { value: undefined, waitedMs: 0, failures, nextDelayMs, refused: true, retryAfterMs }
-    }
     const queue = q
-    queue.waiting++
-    this.#pending++
-    const run = queue.tail.then(async () => {
-      const waitedMs = this.delayFor(Math.max(this.failures(userKey), this.failures(ipKey)))
+    if (queue) queue.waiting++
+    if (clean) this.#cleanPending++
+    else this.#pending++
+    const run = (queue?.tail ?? Promise.resolve()).then(async () => {
+      const waitedMs = clean ? 0 : this.delayFor(this.#count(userKey, ipKey))
       if (waitedMs > 0) await this.#o.sleep(waitedMs)
-      let value: T | undefined
-      await this.#acquireCheck()
-      try {
-        value = await check()
-      } catch (err) {
-        this.#fail(userKey)
-        this.#fail(ipKey)
-        throw err
-      } finally {
-        this.#releaseCheck()
-      }
-      if (value === undefined) {
-        this.#fail(userKey)
-        this.#fail(ipKey)
-      } else {
-        this.#counters.delete(userKey)
-        this.#counters.delete(ipKey)
-      }
+      const dirty = !clean && this.failures(ipKey) > 0
+      // a trusted device's success says nothing of the others behind its address: their count stays
+      const value = await this.#checked(check, dirty, userKey, trusted ? undefined : ipKey)
       const failures = this.failures(userKey)
-      const next = this.delayFor(Math.max(failures, this.failures(ipKey)))
-      return { value, waitedMs, failures, nextDelayMs: next, refused: false, retryAfterMs: 0 }
+      const next = this.delayFor(this.#count(userKey, ipKey))
+      return { value, waitedMs, clean, failures, nextDelayMs: next, refused: false, retryAfterMs: 0 }
     })
-    queue.tail = run.catch(() => {})
+    if (queue) queue.tail = run.catch(() => {})
     try {
       return await run
     } finally {
-      queue.waiting--
-      this.#pending--
-      if (queue.waiting === 0 && this.#queues.get(ipKey) === queue) this.#queues.delete(ipKey)
+      if (clean) this.#cleanPending--
+      else this.#pending--
+      if (queue) {
+        queue.waiting--
+        if (queue.waiting === 0 && this.#queues.get(ipKey) === queue) this.#queues.delete(ipKey)
+      }
     }
   }
 
-  /** Waits for one of the `maxChecks` password checks to be free, and takes it. */
-  #acquireCheck(): Promise<void> {
-    if (this.#checking < this.#o.maxChecks) {
-      this.#checking++
+  /** Runs the password check when one is free; counts a failure, or clears both counters on success. */
+  async #checked<T>(
+    check: () => Promise<T | undefined>,
+    dirty: boolean,
+    userKey: string,
+    ipKey: string | undefined,
+  ): Promise<T | undefined> {
+    let value: T | undefined
+    await this.#acquireCheck(dirty)
+    try {
+      value = await check()
+    } catch (err) {
+      this.#fail(userKey)
+      if (ipKey !== undefined) this.#fail(ipKey)
+      throw err
+    } finally {
+      this.#releaseCheck(dirty)
+    }
+    if (value === undefined) {
+      this.#fail(userKey)
+      if (ipKey !== undefined) this.#fail(ipKey)
+    } else {
+      this.#counters.delete(userKey)
+      if (ipKey !== undefined) this.#counters.delete(ipKey)
+    }
+    return value
+  }
+
+  /**
+   * Waits for a password check to be free, and takes it: clean attempts first; attempts from addresses with
+   * failures hold at most `maxChecks - 1` (one when `maxChecks` is 1) of them.
+   */
+  #acquireCheck(dirty: boolean): Promise<void> {
+    if (this.#mayStart(dirty)) {
+      this.#take(dirty)
       return Promise.resolve()
     }
-    return new Promise((resolve) => this.#checkWaiters.push(resolve))
+    return new Promise((resolve) => (dirty ? this.#dirtyWaiters : this.#cleanWaiters).push(resolve))
   }
 
-  /** Hands the check on to the next waiting attempt, or frees it. */
-  #releaseCheck(): void {
-    const next = this.#checkWaiters.shift()
-    if (next) next()
-    else this.#checking--
+  #mayStart(dirty: boolean): boolean {
+    if (this.#checking >= this.#o.maxChecks) return false
+    return !dirty || this.#dirtyChecking < Math.max(1, this.#o.maxChecks - 1)
+  }
+
+  #take(dirty: boolean): void {
+    this.#checking++
+    if (dirty) this.#dirtyChecking++
+  }
+
+  /** Frees a check and hands it to the next waiting attempt that may start, clean ones first. */
+  #releaseCheck(dirty: boolean): void {
+    this.#checking--
+    if (dirty) this.#dirtyChecking--
+    const clean = this.#cleanWaiters[0]
+    if (clean !== undefined && this.#mayStart(false)) {
+      this.#cleanWaiters.shift()
+      this.#take(false)
+      clean()
+      return
+    }
+    const next = this.#dirtyWaiters[0]
+    if (next !== undefined && this.#mayStart(true)) {
+      this.#dirtyWaiters.shift()
+      this.#take(true)
+      next()
+    }
   }
 
   /** Attempts waiting or running, all addresses together (for tests of the bound). */
   get pending(): number {
-    return this.#pending
+    return this.#pending + this.#cleanPending
   }
 
   /** How many counters are kept (for tests of the memory bound). */

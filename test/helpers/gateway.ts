@@ -37,6 +37,8 @@ export async function startTestGateway(
     /** More controller settings (registration bounds, `controller.*`). */
     controller?: Partial<Config['controller']>
     metrics?: Partial<Config['metrics']>
+    /** More `http` settings (timeouts, the connection cap, allowed hosts). */
+    http?: Partial<Config['http']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -52,7 +54,13 @@ export async function startTestGateway(
         liveness: overrides.liveness ?? true,
         ...overrides.controller,
       },
-      http: { host: '127.0.0.1', port: 0, auth: overrides.auth ?? true, debug: overrides.debug ?? false },
+      http: {
+        host: '127.0.0.1',
+        port: 0,
+        auth: overrides.auth ?? true,
+        debug: overrides.debug ?? false,
+        ...overrides.http,
+      },
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
       ...(overrides.events ? { events: overrides.events } : {}),

@@ -5,6 +5,7 @@ import {
   PASSWORD_MAX_LENGTH,
   passwordProblem,
   type SessionStore,
+  type TrustedDevices,
   type UserStore,
 } from '../../users/index.ts'
 import { csrfMatches, foreignOrigin, SESSION_COOKIE, sessionCookieOf } from '../auth.ts'
@@ -16,9 +17,34 @@ export interface ConsoleAuth {
   users: UserStore
   sessions: SessionStore
   throttle: LoginThrottle
+  /** Browsers that logged in before (a `bg_device` cookie): undefined, none is trusted. */
+  devices?: TrustedDevices
 }
 
 const USERNAME_MAX = 64
+/** The device cookie ({@link TrustedDevices}): sent to the login and password routes only. */
+const DEVICE_COOKIE = 'bg_device'
+
+function deviceCookieOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie
+  if (typeof header !== 'string') return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === DEVICE_COOKIE)
+      return part
+        .slice(eq + 1)
+        .trim()
+        .slice(0, 64)
+  }
+  return undefined
+}
+
+function deviceCookie(request: FastifyRequest, id: string, maxAgeMs: number): string {
+  const parts = [`${DEVICE_COOKIE}=${id}`, `Path=${API_PREFIX}/auth`, 'HttpOnly', 'SameSite=Strict']
+  parts.push(`Max-Age=${Math.floor(maxAgeMs / 1000)}`)
+  if (request.protocol === 'https') parts.push('Secure')
+  return parts.join('; ')
+}
 
 function cookie(request: FastifyRequest, value: string, clear = false): string {
   // Secure only over https: the gateway also serves plain http on loopback, where a Secure cookie would be dropped
@@ -74,7 +100,12 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
     },
   )
   if (!auth) return
-  const { users, sessions, throttle } = auth
+  const { users, sessions, throttle, devices } = auth
+  /** The request's device id when it is a trusted device of `username`. */
+  const trustedDevice = (request: FastifyRequest, username: string) => {
+    const id = deviceCookieOf(request)
+    return id !== undefined && devices?.trusts(username, id) ? id : undefined
+  }
 
   app.post(`${API_PREFIX}/auth/login`, async (request, reply) => {
     // no login CSRF: a page of another origin may not log this browser into a session of its choosing
@@ -97,7 +128,13 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
       )
     }
     const name = username.trim()
-    const result = await throttle.attempt(name, request.ip, () => users.verify(name, password))
+    const device = trustedDevice(request, name)
+    const result = await throttle.attempt(
+      name,
+      request.ip,
+      () => users.verify(name, password),
+      device !== undefined,
+    )
     const user = result.value
     if (result.refused) {
       log.warn(
@@ -107,6 +144,7 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
       return loginRefused(reply, result.retryAfterMs)
     }
     if (user === undefined) {
+      if (device !== undefined) devices?.forget(name, device)
       log.warn(
         {
           username: name,
@@ -120,8 +158,18 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
       return send(reply, errorReply('GW_ERR_LOGIN_FAILED'))
     }
     const { id, session } = sessions.create(user)
-    log.info({ username: user.username, ip: request.ip, waitedMs: result.waitedMs }, 'console login')
-    return reply.header('set-cookie', cookie(request, id)).send({
+    log.info(
+      {
+        username: user.username,
+        ip: request.ip,
+        waitedMs: result.waitedMs,
+        trustedDevice: device !== undefined,
+      },
+      'console login',
+    )
+    const cookies = [cookie(request, id)]
+    if (devices) cookies.push(deviceCookie(request, devices.issue(user.username, device), devices.ttlMs))
+    return reply.header('set-cookie', cookies).send({
       username: user.username,
       mustChangePassword: session.mustChangePassword,
       csrfToken: session.csrfToken,
@@ -157,7 +205,13 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
           errorReply('GW_ERR_BAD_REQUEST', ['Expected a JSON object {current, next} of strings']),
         )
       const username = p.username
-      const result = await throttle.attempt(username, request.ip, () => users.verify(username, current))
+      const device = trustedDevice(request, username)
+      const result = await throttle.attempt(
+        username,
+        request.ip,
+        () => users.verify(username, current),
+        device !== undefined,
+      )
       if (result.refused) return loginRefused(reply, result.retryAfterMs)
       if (result.value === undefined) {
         log.warn(
