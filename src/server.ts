@@ -3,7 +3,7 @@
  * service, composed from their areas.
  * @module
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { brokerAuthRequired, type EmbeddedBroker, isLoopbackHost, startBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
@@ -13,6 +13,7 @@ import {
   type ReservedPattern,
   startController,
 } from './controller/index.ts'
+import { FileStore, UploadTickets } from './files/index.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { readPem } from './read-pem.ts'
@@ -49,6 +50,8 @@ export interface Gateway {
   readonly consoleUsers: ConsoleUsers | undefined
   /** The MQTT credentials of bundles, when the embedded broker requires authentication (docs/security.md). */
   readonly brokerCredentials: BrokerCredentialStore | undefined
+  /** The file service's store (`<data.dir>/files`). */
+  readonly files: FileStore
   readonly logger: Logger
   close(): Promise<void>
 }
@@ -150,6 +153,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     const ctl = controller
     opened.push(() => ctl.close())
 
+    const files = await FileStore.open(join(resolve(cfg.data.dir), 'files'), { ...cfg.files, logger })
+    opened.push(() => files.close())
     let closing = false
     const http = buildGateway({
       core: controller.core,
@@ -157,6 +162,11 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       debug: cfg.http.debug,
       events: cfg.events,
+      files: {
+        store: files,
+        tickets: new UploadTickets({ ttlMs: cfg.files.ticketSec * 1000 }),
+        limits: cfg.files,
+      },
       console: {
         auth: consoleUsers,
         serve: cfg.http.console,
@@ -201,6 +211,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       tokenFile,
       consoleUsers,
       brokerCredentials,
+      files,
       logger,
       close() {
         closing = true

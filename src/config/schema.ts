@@ -80,6 +80,24 @@ export const DEFAULTS = {
     /** SSE and WebSocket clients at once. */
     maxClients: 100,
   },
+  files: {
+    /** Largest file one upload may store (256 MiB). */
+    maxFileBytes: 268_435_456,
+    /** All stored files together, uploads in progress included (1 GiB). */
+    quotaBytes: 1_073_741_824,
+    /** Parts (files and fields) of one multipart body. */
+    maxParts: 20,
+    /** Size of one non-file form field (`jsonData`), 64 KiB. */
+    maxFieldBytes: 65_536,
+    /** An upload nobody keeps is removed this long after it was stored (24 h); 0: never. */
+    expirySec: 86_400,
+    /** How often expired uploads are swept. */
+    sweepSec: 600,
+    /** An upload that sends no byte for this long is aborted (408) and its partial file removed. */
+    stallTimeoutMs: 30_000,
+    /** Lifetime of the one-time upload ticket the download helper gives a bundle. */
+    ticketSec: 600,
+  },
 }
 
 /** The configuration type. */
@@ -90,6 +108,7 @@ export type Config = {
   data: typeof DEFAULTS.data
   log: typeof DEFAULTS.log
   events: typeof DEFAULTS.events
+  files: typeof DEFAULTS.files
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -163,6 +182,20 @@ export const CONFIG_SCHEMA = {
         replayBytes: { type: 'integer', minimum: 0 },
         clientBufferBytes: { type: 'integer', minimum: 1024 },
         maxClients: { type: 'integer', minimum: 1 },
+      },
+    },
+    files: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxFileBytes: { type: 'integer', minimum: 1 },
+        quotaBytes: { type: 'integer', minimum: 1 },
+        maxParts: { type: 'integer', minimum: 1, maximum: 1000 },
+        maxFieldBytes: { type: 'integer', minimum: 1, maximum: 1_048_576 },
+        expirySec: { type: 'integer', minimum: 0 },
+        sweepSec: { type: 'integer', minimum: 1, maximum: 86_400 },
+        stallTimeoutMs: { type: 'integer', minimum: 100 },
+        ticketSec: { type: 'integer', minimum: 1, maximum: 86_400 },
       },
     },
   },

@@ -23,6 +23,7 @@ import { authRoutes, type ConsoleAuth } from './routes/auth.ts'
 import { bundleRoutes } from './routes/bundles.ts'
 import { consoleRoutes } from './routes/console.ts'
 import { type ConsoleInfo, consoleInfoRoutes } from './routes/console-info.ts'
+import { type FileRouteDeps, fileRoutes } from './routes/files.ts'
 import { healthRoutes } from './routes/health.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   events?: EventsOptions
   /** The web console: its logins (undefined when authentication is off), facts it shows, whether `/` serves it. */
   console?: { auth: ConsoleAuth | undefined; info: ConsoleInfo; serve: boolean }
+  /** The file service and the §7 file helpers (issue 16); undefined: not served. */
+  files?: Omit<FileRouteDeps, 'helpers'>
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -135,6 +138,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
   bundleRoutes(app, deps.core)
+  if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,
     auth: deps.tokens !== undefined,

@@ -9,6 +9,8 @@ export const GATEWAY_PREFIXES: readonly string[] = [
   '/events',
   '/ws',
   '/openapi.json',
+  '/files',
+  '/helper',
 ]
 
 /** The controller's own resources (registration, dependency): reachable over HTTP with an admin token only. */
