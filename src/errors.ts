@@ -77,6 +77,7 @@ export const ERRORS = {
   GW_ERR_FILE_RANGE: { status: 416, message: 'range not satisfiable: %s (size %d)' },
   GW_ERR_FILE_TICKET: { status: 401, message: 'the upload ticket is missing, unknown, used or expired' },
   GW_ERR_FILE_NO_RESOURCE: { status: 400, message: 'No resource' },
+  GW_ERR_FILE_PUBLISH: { status: 502, message: 'the file cannot be published: %s' },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, message: "no bundle provides '%s'" },
   GW_ERR_ROUTE_NO_MODEL: { status: 403, message: 'request forbidden' },
   GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },

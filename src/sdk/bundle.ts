@@ -21,6 +21,7 @@ import {
   debugFromEnv,
   publishQosFromEnv,
 } from './env.ts'
+import { BundleFiles, fileFields, withUploadTarget } from './files.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
   Answer,
@@ -84,6 +85,8 @@ export class Bundle {
   readonly dir: string
   log: Logger
   readonly clientId: string
+  /** The gateway's file service: `this.files.put(path | stream, { name, type })` → download URL (docs/sdk.md). */
+  readonly files = new BundleFiles()
   #options: BundleOptions
   readonly #router = new Router()
   readonly #replyTunnel = randomBytes(16).toString('hex')
@@ -512,9 +515,10 @@ export class Bundle {
       caller: isObject(raw.caller) ? (raw.caller as unknown as RequestMessage['caller']) : undefined,
       sign: Array.isArray(raw.sign) ? (raw.sign as string[]) : undefined,
       raw,
+      ...fileFields(raw.data),
     }
     try {
-      const result = await m.handler(message, respond)
+      const result = await withUploadTarget(message.upload, () => m.handler(message, respond))
       if (!answered) respond({ data: result === undefined ? null : (result as Json) })
     } catch (err) {
       if (answered) {

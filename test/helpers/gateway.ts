@@ -34,6 +34,7 @@ export async function startTestGateway(
     auth?: boolean
     debug?: boolean
     events?: Partial<Config['events']>
+    files?: Partial<Config['files']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -49,6 +50,7 @@ export async function startTestGateway(
       data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
       log: { level: 'silent' },
       ...(overrides.events ? { events: overrides.events } : {}),
+      ...(overrides.files ? { files: overrides.files } : {}),
     },
   })
   let gateway: Gateway

@@ -142,9 +142,10 @@ async function helperUpload(deps: FileHelperDeps, request: FastifyRequest, reply
   if (up.files.length === 1) data.file = entry((up.files[0] as (typeof up.files)[number]).meta)
   else data.files = Object.fromEntries(up.files.map((f) => [f.field, entry(f.meta)]))
   const { answer } = await ask(deps, request, request.method.toLowerCase(), resource, data)
-  if (answer.status === 200) return send(reply, answer)
+  // success (any 2xx/3xx, 200 in the original): the bundle's code and data; an error: {message}, the upload removed
+  if (answer.status < 400) return send(reply, answer)
   await removeAll()
-  return send(reply, answer.status < 400 ? answer : messageOnly(answer))
+  return send(reply, messageOnly(answer))
 }
 
 async function helperDownload(deps: FileHelperDeps, request: FastifyRequest, reply: FastifyReply) {
@@ -160,7 +161,7 @@ async function helperDownload(deps: FileHelperDeps, request: FastifyRequest, rep
     headers: { 'mx-api-token': ticket },
   }
   const { answer } = await ask(deps, request, 'post', resource, data)
-  if (answer.status !== 200) return send(reply, answer.status < 400 ? answer : messageOnly(answer))
+  if (answer.status >= 400) return send(reply, messageOnly(answer))
   const url = (answer.body as { url?: unknown } | undefined)?.url
   if (typeof url !== 'string')
     return send(reply, errorReply('GW_ERR_BUNDLE_BAD_RESPONSE', [resource, "200 without a string 'url'"]))
