@@ -1,5 +1,12 @@
 import { Readable } from 'node:stream'
-import { Bundle, BundleError, type ConfigStore, type JsonObject, type RequestMessage, route } from 'bundlegate'
+import {
+  Bundle,
+  BundleError,
+  type ConfigStore,
+  type JsonObject,
+  type RequestMessage,
+  route,
+} from 'bundlegate'
 
 /** Largest configuration file the import reads (the upload itself is bounded by the gateway's `files` limits). */
 const MAX_IMPORT_BYTES = 1_048_576
