@@ -19,6 +19,7 @@ import {
   isFileMeta,
   newFileId,
 } from './file-meta.ts'
+import { raced } from './raced.ts'
 
 /** Limits and timers of a {@link FileStore} (the `files` config section). */
 export interface FileStoreOptions {
@@ -43,6 +44,8 @@ export interface FileInput {
   keep?: boolean
   /** Aborts the upload (the partial file is removed); the reason is thrown. */
   signal?: AbortSignal
+  /** Called for every chunk read (the caller's stall timer). */
+  onData?: () => void
 }
 
 function errno(err: unknown): string | undefined {
@@ -118,14 +121,19 @@ export class FileStore {
     let handle: FileHandle | undefined
     let reserved = 0
     let renamed = false
-    const onAbort = () => source.destroy(input.signal?.reason as Error)
-    input.signal?.addEventListener('abort', onAbort, { once: true })
+    // the source is read through its iterator, never destroyed here: ending the iteration of a server request
+    // keeps its socket, so the error can still be answered
+    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    let ended = false
     try {
       if (input.signal?.aborted) throw input.signal.reason
       handle = await open(tmp, 'wx', 0o600)
       const hash = createHash('sha256')
-      for await (const chunk of source) {
-        const buf = chunk as Buffer
+      for (;;) {
+        const next = await raced(chunks.next(), input.signal)
+        if (next.done) break
+        const buf = next.value
+        input.onData?.()
         if (reserved + buf.length > this.options.maxFileBytes)
           throw createError('GW_ERR_FILE_TOO_LARGE', [this.options.maxFileBytes])
         if (this.#stored + this.#inFlight + buf.length > this.options.quotaBytes)
@@ -135,6 +143,7 @@ export class FileStore {
         hash.update(buf)
         await handle.write(buf)
       }
+      ended = true
       if (input.signal?.aborted) throw input.signal.reason
       await handle.sync()
       await handle.close()
@@ -159,13 +168,12 @@ export class FileStore {
       await handle?.close().catch(() => {})
       await rm(tmp, { force: true }).catch(() => {})
       if (renamed) await rm(data, { force: true }).catch(() => {})
-      if (!source.destroyed) source.destroy()
+      if (!ended) void chunks.return?.().catch(() => {})
       if (errno(err) === 'ENOSPC' || errno(err) === 'EDQUOT')
         throw createError('GW_ERR_FILE_DISK_FULL', [], { cause: err })
       throw err
     } finally {
       this.#inFlight -= reserved
-      input.signal?.removeEventListener('abort', onAbort)
     }
   }
 

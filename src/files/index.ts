@@ -11,4 +11,5 @@ export {
   MAX_FILE_NAME_BYTES,
 } from './file-meta.ts'
 export { type FileInput, FileStore, type FileStoreOptions } from './file-store.ts'
+export { raced } from './raced.ts'
 export { TICKET_PREFIX, type UploadGrant, UploadTickets } from './upload-tickets.ts'

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { createError, GatewayError } from '../../errors.ts'
-import type { FileMeta, FileStore } from '../../files/index.ts'
+import { type FileMeta, type FileStore, raced } from '../../files/index.ts'
 
 /** The request-level limits (the `files` config section). */
 export interface UploadLimits {
@@ -47,44 +47,25 @@ export function uploadError(err: unknown, limits: UploadLimits): GatewayError {
 }
 
 /**
- * Aborts the upload when the client sends nothing for `ms` (the socket's bytes count, whatever the phase);
- * `stop()` ends the watch.
+ * Aborts the upload when no data arrives for `ms`: `touch()` is called for every chunk and every part, the timer
+ * runs in every phase (waiting for the first byte, for the next part, for the rest of a file); `stop()` ends it.
+ * (Not a 'data' listener on the socket: that would take the socket away from the HTTP parser.)
  */
-function stallWatch(request: FastifyRequest, ms: number): { signal: AbortSignal; stop: () => void } {
+function stallWatch(ms: number): { signal: AbortSignal; touch: () => void; stop: () => void } {
   const ac = new AbortController()
-  const socket = request.raw.socket
   let timer: NodeJS.Timeout | undefined
-  const arm = () => {
+  const touch = () => {
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => ac.abort(createError('GW_ERR_FILE_TIMEOUT', [ms])), ms)
   }
-  arm()
-  socket.on('data', arm)
+  touch()
   return {
     signal: ac.signal,
+    touch,
     stop: () => {
       if (timer) clearTimeout(timer)
-      socket.off('data', arm)
     },
   }
-}
-
-function raced<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
 }
 
 function queryString(request: FastifyRequest, key: string): string | undefined {
@@ -113,9 +94,9 @@ export async function receiveUpload(
     throw createError('GW_ERR_FILE_MEDIA_TYPE', [JSON.stringify(request.headers['content-type'] ?? 'none')])
   }
   const out: ReceivedUpload = { files: [], fields: {} }
-  const watch = stallWatch(request, limits.stallTimeoutMs)
+  const watch = stallWatch(limits.stallTimeoutMs)
   try {
-    if (multipart) await receiveParts(request, store, limits, options, out, watch.signal)
+    if (multipart) await receiveParts(request, store, limits, options, out, watch)
     else {
       const declared = Number(request.headers['content-length'])
       // a declared length over the limit is refused before one byte is read
@@ -128,6 +109,7 @@ export async function receiveUpload(
         type: queryString(request, 'type'),
         keep: options.keep ?? false,
         signal: watch.signal,
+        onData: watch.touch,
       })
       out.files.push({ field: 'file', meta })
     }
@@ -147,8 +129,9 @@ async function receiveParts(
   limits: UploadLimits,
   options: ReceiveOptions,
   out: ReceivedUpload,
-  signal: AbortSignal,
+  watch: { signal: AbortSignal; touch: () => void },
 ): Promise<void> {
+  const signal = watch.signal
   const parts = request
     .parts({
       preservePath: true, // the name as sent: `../x` is refused, not silently cut to `x`
@@ -169,22 +152,26 @@ async function receiveParts(
     const next = await raced(parts.next(), signal)
     if (next.done) return
     const part = next.value
+    watch.touch()
+    const noName = () =>
+      createError('GW_ERR_FILE_NO_FILE', [
+        `part '${part.fieldname.slice(0, 100)}' has no file name (filename= in its Content-Disposition)`,
+      ])
     if (part.type === 'field') {
-      if (!options.fields?.has(part.fieldname)) {
-        throw createError('GW_ERR_FILE_NO_FILE', [
-          `part '${part.fieldname.slice(0, 100)}' has no file name (filename= in its Content-Disposition)`,
-        ])
-      }
+      if (!options.fields?.has(part.fieldname)) throw noName()
       if (part.valueTruncated || part.fieldnameTruncated)
         throw createError('GW_ERR_FILE_FIELD_TOO_LARGE', [part.fieldname.slice(0, 100), limits.maxFieldBytes])
       out.fields[part.fieldname] = String(part.value)
       continue
     }
+    // busboy also hands over parts without a file name as files when their type is not text
+    if (typeof part.filename !== 'string' || part.filename === '') throw noName()
     const meta = await store.write(part.file, {
       name: part.filename,
       type: part.mimetype,
       keep: options.keep ?? false,
       signal,
+      onData: watch.touch,
     })
     out.files.push({ field: part.fieldname, meta })
   }
