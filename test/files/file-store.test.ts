@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { DEFAULTS } from '../../src/config/index.ts'
 import { FileStore, fileNameProblem } from '../../src/files/index.ts'
-import { lifo } from '../helpers/gateway.ts'
+import { lifo, waitFor } from '../helpers/gateway.ts'
 
 const LIMITS = { maxFileBytes: 1_000_000, quotaBytes: 2_000_000, expirySec: 86_400, sweepSec: 600 }
 
@@ -80,16 +80,24 @@ test('uploads expire after expirySec unless kept; the sweep removes them; keep(f
   assert.deepEqual((await readdir(dir)).sort(), [`${b.id}.data`, `${b.id}.json`, 'tmp'])
 })
 
-test("the sweep timer is unref'd and cleared by close()", async (t) => {
+test("the sweep runs on its timer, which is unref'd and stops on close()", async (t) => {
+  const after = lifo(t)
   const dir = join(await mkdtemp(join(tmpdir(), 'bg-store-')), 'files')
-  t.after(() => rm(join(dir, '..'), { recursive: true, force: true }))
+  after(() => rm(join(dir, '..'), { recursive: true, force: true }))
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
   const before = timers()
-  const store = await FileStore.open(dir, LIMITS)
+  let now = Date.now()
+  const store = await FileStore.open(dir, { ...LIMITS, expirySec: 10, sweepSec: 1, now: () => now })
   // an unref'd timer is not an active resource: the store never keeps a process alive
   assert.equal(timers(), before)
+  await store.write(Readable.from([Buffer.from('x')]), { name: 'soon' })
+  now += 10_000
+  await waitFor(() => store.list().length === 0, 3000, 'the timed sweep')
+  await store.write(Readable.from([Buffer.from('y')]), { name: 'after-close' })
   await store.close()
-  assert.equal(timers(), before)
+  now += 10_000
+  await new Promise((r) => setTimeout(r, 1500))
+  assert.equal(store.list().length, 1, 'no sweep after close()')
 })
 
 test('file names: paths, NUL and control characters, over-long and empty names are refused', () => {
