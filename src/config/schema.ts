@@ -83,8 +83,8 @@ export const DEFAULTS = {
   files: {
     /** Largest file one upload may store (256 MiB). */
     maxFileBytes: 268_435_456,
-    /** All stored files together, uploads in progress included (1 GiB). */
-    quotaBytes: 1_073_741_824,
+    /** All stored files together, uploads in progress included (512 MiB). */
+    quotaBytes: 536_870_912,
     /** Parts (files and fields) of one multipart body. */
     maxParts: 20,
     /** Size of one non-file form field (`jsonData`), 64 KiB. */

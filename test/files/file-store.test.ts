@@ -14,9 +14,9 @@ import { lifo, waitFor } from '../helpers/gateway.ts'
 
 const LIMITS = { maxFileBytes: 1_000_000, quotaBytes: 2_000_000, expirySec: 86_400, sweepSec: 600 }
 
-test('the files defaults: 256 MiB per file, 1 GiB quota, 24 h expiry', () => {
+test('the files defaults: 256 MiB per file, 512 MiB quota, 24 h expiry', () => {
   assert.equal(DEFAULTS.files.maxFileBytes, 256 * 1024 * 1024)
-  assert.equal(DEFAULTS.files.quotaBytes, 1024 * 1024 * 1024)
+  assert.equal(DEFAULTS.files.quotaBytes, 512 * 1024 * 1024)
   assert.equal(DEFAULTS.files.expirySec, 24 * 3600)
 })
 
