@@ -298,3 +298,43 @@ test(
     assert.equal(r.status, 201)
   },
 )
+
+test(
+  'a client that disconnects mid-upload leaves no file; a jsonData field over the limit is 413',
+  TIMEOUT,
+  async (t) => {
+    const after = lifo(t)
+    const gw = await startTestGateway({ files: { maxFieldBytes: 1024 } })
+    after(() => gw.close())
+    const u = new URL(gw.httpUrl)
+    const tmp = join(gw.dataDir, 'files', 'tmp')
+    for (const [path, type, start] of [
+      ['/api/v1/files?name=gone.bin', 'application/octet-stream', Buffer.alloc(50_000, 0x65)],
+      [
+        '/api/v1/files',
+        MULTIPART,
+        Buffer.concat([part('f', 'gone.bin', '').subarray(0, -2), Buffer.alloc(50_000, 0x65)]),
+      ],
+    ] as const) {
+      const req = rawRequest(
+        gw.httpUrl,
+        `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nmx-api-token: ${gw.rootToken}\r\ncontent-type: ${type}\r\ncontent-length: 1000000\r\n\r\n`,
+      )
+      req.socket.write(start)
+      await waitFor(() => readdirSync(tmp).length === 1, 5000, 'the partial file')
+      req.socket.destroy()
+      await waitFor(() => readdirSync(tmp).length === 0, 5000, 'the partial file to be removed')
+      assert.deepEqual(gw.files.list(), [])
+    }
+    const form = multipartBody([
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="jsonData"\r\n\r\n{"k":"${'x'.repeat(2000)}"}\r\n`,
+      ),
+      part('f', 'a.txt', 'a'),
+    ])
+    const r = await post(`${gw.httpUrl}/api/v1/helper/upload?resource=/x`, gw.rootToken, MULTIPART, form)
+    assert.equal(r.status, 413)
+    assert.equal(r.body.code, 'GW_ERR_FILE_FIELD_TOO_LARGE')
+    assert.deepEqual(gw.files.list(), [])
+  },
+)
