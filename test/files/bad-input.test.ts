@@ -209,6 +209,7 @@ test(
       assert.equal(statusOf(answer), 413, `${type}: ${answer}`)
       assert.equal(codeOf(answer), 'GW_ERR_FILE_TOO_LARGE')
       assert.ok(sent < 1_048_576, `answered after ${sent} bytes, before the body ended`)
+      t.diagnostic(`${type}: 413 after ${sent} bytes sent (limit 65536)`)
       await req.closed
       await waitFor(() => gw.files.list().length === 0)
       assert.deepEqual(await readdir(join(gw.dataDir, 'files', 'tmp')), [], 'the partial file is removed')
