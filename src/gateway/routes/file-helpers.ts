@@ -98,7 +98,8 @@ function messageOnly(answer: { status: number; body: unknown }) {
 
 async function helperUpload(deps: FileHelperDeps, request: FastifyRequest, reply: FastifyReply) {
   const resource = resourceOf(request)
-  if (typeof resource !== 'string') return send(reply, resource)
+  // refused before the body is read: the connection closes instead of reading the rest of it
+  if (typeof resource !== 'string') return send(reply.header('connection', 'close'), resource)
   let up: Awaited<ReturnType<typeof receiveUpload>>
   try {
     up = await receiveUpload(request, deps.store, deps.limits, { fields: JSON_DATA })
