@@ -75,8 +75,15 @@ export class FileStore {
   /** Opens (creating) `dir`, removes partial uploads and orphans, loads the index, starts the sweep timer. */
   static async open(dir: string, options: FileStoreOptions): Promise<FileStore> {
     const store = new FileStore(dir, options)
-    await mkdir(store.#tmp, { recursive: true, mode: 0o700 })
-    await store.#recover()
+    try {
+      await mkdir(store.#tmp, { recursive: true, mode: 0o700 })
+      await store.#recover()
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      throw createError('GW_ERR_DATA_DIR_UNWRITABLE', [dir, `${e.message} (${e.code ?? 'error'})`], {
+        cause: err,
+      })
+    }
     await store.sweep()
     store.#timer = setInterval(() => {
       store.sweep().catch((err: unknown) => store.#log?.warn({ err }, 'file sweep failed'))

@@ -106,3 +106,14 @@ test('file names: paths, NUL and control characters, over-long and empty names a
   for (const good of ['report.csv', 'données €.json', '.hidden', 'a..b', 'x'.repeat(255)])
     assert.equal(fileNameProblem(good), undefined, good)
 })
+
+test('a files directory that cannot be created stops the open with GW_ERR_DATA_DIR_UNWRITABLE', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'bg-store-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  await writeFile(join(root, 'files'), 'a file where the directory should be')
+  await assert.rejects(FileStore.open(join(root, 'files'), LIMITS), (err: unknown) => {
+    assert.equal((err as { code?: string }).code, 'GW_ERR_DATA_DIR_UNWRITABLE')
+    assert.match((err as Error).message, /files is not writable: .*\((EEXIST|ENOTDIR)\)/)
+    return true
+  })
+})
