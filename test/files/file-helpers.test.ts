@@ -154,6 +154,13 @@ test(
     })
     b.post('/remote/cg-gw_1', (m) => {
       seen.push(m)
+      const inner = m.data as { resource: string; data: { url?: string; headers?: Record<string, string> } }
+      if (inner.resource === '/shape/download') {
+        // a remote gateway would upload with inner.data.{url, headers}; here: the nested answer with a link
+        const ok =
+          typeof inner.data.url === 'string' && inner.data.headers?.['mx-api-token']?.startsWith('bgup_')
+        return { code: ok ? 200 : 400, data: { url: `/api/v1/files/${'f'.repeat(32)}` } }
+      }
       return { code: 201, data: { remote: true, inner: m.data as Json } }
     })
     await b.start()
@@ -271,5 +278,10 @@ test(
     assert.equal(remote.inner.method, 'post')
     assert.equal(remote.inner.data.k, 1)
     assert.equal(await readFile(remote.inner.data.file.physicalPath, 'utf8'), 'remote')
+    res = await fetch(`${api}/cg-gw_1/helper/download?resource=/shape/download`, { headers: h })
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), { downloadLink: `/api/v1/files/${'f'.repeat(32)}` })
+    res = await fetch(`${api}/cg-bad-id/helper/download?resource=/shape/download`, { headers: h })
+    assert.equal(res.status, 404)
   },
 )
