@@ -70,7 +70,7 @@ async function existingMode(path: string): Promise<number | undefined> {
 }
 
 /** Makes the rename durable. Platforms that cannot fsync a directory (Windows, some file systems) are tolerated. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: FileHandle | undefined
   try {
     handle = await open(dir, 'r')

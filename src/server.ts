@@ -3,7 +3,7 @@
  * service, composed from their areas.
  * @module
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { brokerAuthRequired, type EmbeddedBroker, isLoopbackHost, startBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
@@ -15,6 +15,7 @@ import {
   startController,
 } from './controller/index.ts'
 import { createError } from './errors.ts'
+import { FileStore, UploadTickets } from './files/index.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
@@ -64,6 +65,8 @@ export interface Gateway {
   readonly consoleUsers: ConsoleUsers | undefined
   /** The MQTT credentials of bundles, when the embedded broker requires authentication (docs/security.md). */
   readonly brokerCredentials: BrokerCredentialStore | undefined
+  /** The file service's store (`<data.dir>/files`). */
+  readonly files: FileStore
   readonly logger: Logger
   /** The gateway's metrics, unless `metrics.enabled` is false (docs/observability.md). */
   readonly metrics: GatewayMetrics | undefined
@@ -189,6 +192,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       opened.push(() => ml.close())
     }
 
+    const files = await FileStore.open(join(resolve(cfg.data.dir), 'files'), { ...cfg.files, logger })
+    opened.push(() => files.close())
     let closing = false
     let starting = true
     const http = buildGateway({
@@ -200,6 +205,11 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       ...(metrics ? { metrics } : {}),
       observability: { accessLog: cfg.metrics.accessLog, serveMetrics: !cfg.metrics.host },
       jsonDepth: cfg.limits.jsonDepth,
+      files: {
+        store: files,
+        tickets: new UploadTickets({ ttlMs: cfg.files.ticketSec * 1000 }),
+        limits: cfg.files,
+      },
       console: {
         auth: consoleUsers,
         serve: cfg.http.console,
@@ -263,6 +273,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       tokenFile,
       consoleUsers,
       brokerCredentials,
+      files,
       logger,
       metrics,
       metricsUrl: metricsListener?.url,

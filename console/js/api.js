@@ -25,7 +25,8 @@ export function whenUnauthorized(fn) {
  * A call with the console session (cookie and CSRF header), or with `token` instead (then the cookie stays home).
  * @param {string} method
  * @param {string} path below /api/v1, or a full path starting with /
- * @param {{ body?: unknown, token?: string, raw?: boolean }} [options]
+ * @param {{ body?: unknown, token?: string, raw?: boolean, form?: FormData }} [options] `form`: a multipart body
+ *   (a file upload); the browser sets its content type
  * @returns {Promise<Answer>}
  */
 export async function call(method, path, options = {}) {
@@ -40,7 +41,9 @@ export async function call(method, path, options = {}) {
   } else if (method !== 'GET' && method !== 'HEAD' && csrfToken) {
     headers['x-csrf-token'] = csrfToken
   }
-  if (options.body !== undefined) {
+  if (options.form !== undefined) {
+    init.body = options.form
+  } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json'
     init.body = typeof options.body === 'string' && options.raw ? options.body : JSON.stringify(options.body)
   }

@@ -4,6 +4,14 @@ import { fill, h, notice, pageHead, pretty } from './dom.js'
 
 const ALL = ['GET', 'POST', 'PUT', 'DELETE']
 
+/** The gateway's file routes (docs/files.md), offered beside the bundles' resources; they take a file. */
+const FILE_ROUTES = [
+  { resource: '/files', methods: ['GET', 'POST'] },
+  { resource: '/files/{id}', methods: ['GET', 'PUT', 'DELETE'] },
+  { resource: '/helper/upload?resource=/', methods: ['POST', 'PUT'] },
+  { resource: '/helper/download?resource=/', methods: ['GET'] },
+]
+
 /**
  * A JSON value that fits `schema` well enough to start editing from: its example, else a default, else an empty
  * value of its type (objects with their properties).
@@ -52,6 +60,7 @@ export function renderExplorer(el, params) {
     autocomplete: 'off',
   })
   const body = h('textarea', { id: 'ex-body', class: 'mono', rows: 8, spellcheck: 'false' }, '{\n  \n}')
+  const file = h('input', { type: 'file', id: 'ex-file' })
   const useSession = h('input', {
     type: 'radio',
     name: 'ex-auth',
@@ -86,6 +95,7 @@ export function renderExplorer(el, params) {
   const syncBody = () => {
     const hasBody = method.value !== 'GET'
     body.disabled = !hasBody
+    file.disabled = !hasBody
     const spec = fromSpec.get(resource.value)
     const schema = spec?.bodies[method.value.toLowerCase()]
     if (hasBody && !bodyEdited && schema !== undefined) body.value = JSON.stringify(skeleton(schema), null, 2)
@@ -130,6 +140,17 @@ export function renderExplorer(el, params) {
     h('label', { for: 'ex-body' }, 'JSON body'),
     body,
     h(
+      'label',
+      { for: 'ex-file' },
+      'File ',
+      h(
+        'span',
+        { class: 'muted' },
+        '(optional: sent as multipart/form-data, with the body above as its field jsonData)',
+      ),
+    ),
+    file,
+    h(
       'fieldset',
       null,
       h('legend', null, 'Authenticate with'),
@@ -145,9 +166,16 @@ export function renderExplorer(el, params) {
     e.preventDefault()
     let target = path.value.trim()
     if (!target.startsWith('/')) target = `/${target}`
-    /** @type {{ body?: unknown, token?: string, raw?: boolean }} */
+    /** @type {{ body?: unknown, token?: string, raw?: boolean, form?: FormData }} */
     const options = {}
-    if (method.value !== 'GET') {
+    const chosen = file.files?.[0]
+    if (method.value !== 'GET' && chosen) {
+      const form = new FormData()
+      const text = body.value.trim()
+      if (text && text.replace(/\s/g, '') !== '{}') form.append('jsonData', text)
+      form.append('file', chosen, chosen.name)
+      options.form = form
+    } else if (method.value !== 'GET') {
       const text = body.value.trim()
       if (text) {
         try {
@@ -239,10 +267,19 @@ export function renderExplorer(el, params) {
           }),
         ),
       )
+    const files = h(
+      'optgroup',
+      { label: 'gateway: files' },
+      FILE_ROUTES.map((r) => {
+        methodsOf.set(r.resource, r.methods)
+        return h('option', { value: r.resource }, `${r.resource}  (${r.methods.join(', ')})`)
+      }),
+    )
     fill(
       resource,
       h('option', { value: '' }, groups.length ? 'Choose a resource…' : 'No resource is registered'),
       groups,
+      files,
     )
     const wanted = params.get('path')
     const m = params.get('method')?.toUpperCase()

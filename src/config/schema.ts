@@ -125,6 +125,24 @@ export const DEFAULTS = {
     /** How deep JSON from MQTT, HTTP and WebSocket may nest (wire-protocol.md §8.9); deeper is refused at intake. */
     jsonDepth: 64,
   },
+  files: {
+    /** Largest file one upload may store (256 MiB). */
+    maxFileBytes: 268_435_456,
+    /** All stored files together, uploads in progress included (512 MiB). */
+    quotaBytes: 536_870_912,
+    /** Parts (files and fields) of one multipart body. */
+    maxParts: 20,
+    /** Size of one non-file form field (`jsonData`), 64 KiB. */
+    maxFieldBytes: 65_536,
+    /** An upload nobody keeps is removed this long after it was stored (24 h); 0: never. */
+    expirySec: 86_400,
+    /** How often expired uploads are swept. */
+    sweepSec: 600,
+    /** An upload that sends no byte for this long is aborted (408) and its partial file removed. */
+    stallTimeoutMs: 30_000,
+    /** Lifetime of the one-time upload ticket the download helper gives a bundle. */
+    ticketSec: 600,
+  },
 }
 
 /** The configuration type. */
@@ -137,6 +155,7 @@ export type Config = {
   events: typeof DEFAULTS.events
   metrics: typeof DEFAULTS.metrics
   limits: typeof DEFAULTS.limits
+  files: typeof DEFAULTS.files
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -242,6 +261,20 @@ export const CONFIG_SCHEMA = {
       properties: {
         // the maximum is MAX_JSON_DEPTH_LIMIT (src/protocol/json-budget.ts): far below the stack overflow
         jsonDepth: { type: 'integer', minimum: 2, maximum: 512 },
+      },
+    },
+    files: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxFileBytes: { type: 'integer', minimum: 1 },
+        quotaBytes: { type: 'integer', minimum: 1 },
+        maxParts: { type: 'integer', minimum: 1, maximum: 1000 },
+        maxFieldBytes: { type: 'integer', minimum: 1, maximum: 1_048_576 },
+        expirySec: { type: 'integer', minimum: 0 },
+        sweepSec: { type: 'integer', minimum: 1, maximum: 86_400 },
+        stallTimeoutMs: { type: 'integer', minimum: 100 },
+        ticketSec: { type: 'integer', minimum: 1, maximum: 86_400 },
       },
     },
   },

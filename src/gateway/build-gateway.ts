@@ -37,6 +37,7 @@ import { authRoutes, type ConsoleAuth } from './routes/auth.ts'
 import { bundleRoutes } from './routes/bundles.ts'
 import { consoleRoutes } from './routes/console.ts'
 import { type ConsoleInfo, consoleInfoRoutes } from './routes/console-info.ts'
+import { type FileRouteDeps, fileRoutes } from './routes/files.ts'
 import { healthRoutes } from './routes/health.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
@@ -68,6 +69,8 @@ export interface GatewayDeps {
   hosts?: HostOptions
   /** Timeouts and the connection cap. @default the `http` defaults of the config */
   bounds?: HttpBounds
+  /** The file service and the §7 file helpers (issue 16); undefined: not served. */
+  files?: Omit<FileRouteDeps, 'helpers'>
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -187,6 +190,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
   bundleRoutes(app, deps.core)
+  if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,
     auth: deps.tokens !== undefined,

@@ -10,6 +10,8 @@ export const GATEWAY_PREFIXES: readonly string[] = [
   '/ws',
   '/openapi.json',
   '/metrics',
+  '/files',
+  '/helper',
 ]
 
 /** The controller's own resources (registration, dependency): reachable over HTTP with an admin token only. */

@@ -27,6 +27,7 @@ import {
   jsonDepthFromEnv,
   publishQosFromEnv,
 } from './env.ts'
+import { BundleFiles, fileFields, withUploadTarget } from './files.ts'
 import { encodeResponse, TOO_DEEP_DROP, tooDeepRequest } from './intake-guard.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
 import type {
@@ -93,6 +94,8 @@ export class Bundle {
   readonly dir: string
   log: Logger
   readonly clientId: string
+  /** The gateway's file service: `this.files.put(path | stream, { name, type })` → download URL (docs/sdk.md). */
+  readonly files = new BundleFiles()
   #options: BundleOptions
   readonly #router = new Router()
   readonly #replyTunnel = randomBytes(16).toString('hex')
@@ -539,10 +542,13 @@ export class Bundle {
       sign: Array.isArray(raw.sign) ? (raw.sign as string[]) : undefined,
       requestId,
       raw,
+      ...fileFields(raw.data),
     }
     this.log.debug({ resource, method, requestId }, 'request')
     try {
-      const result = await withRequestId(requestId, () => m.handler(message, respond))
+      const result = await withRequestId(requestId, () =>
+        withUploadTarget(message.upload, () => m.handler(message, respond)),
+      )
       if (!answered) respond({ data: result === undefined ? null : (result as Json) })
     } catch (err) {
       if (answered) {

@@ -7,6 +7,12 @@ export { BundleError } from './bundle-error.ts'
 export { Collection, type CollectionOptions, type Item } from './collection.ts'
 export { ConfigStore, type ConfigStoreOptions, type ConfigStoreStatus } from './config-store.ts'
 export { brokerUrlFromEnv, debugFromEnv } from './env.ts'
+export {
+  BundleFiles,
+  type IncomingFile,
+  type PutOptions,
+  type UploadTarget,
+} from './files.ts'
 export { createBundle, FunctionalBundle, type FunctionalRouteOptions } from './functional-bundle.ts'
 export { loadManifest, type Manifest, type ManifestResource, validateManifest } from './manifest.ts'
 export type {

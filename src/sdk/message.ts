@@ -1,4 +1,5 @@
 import type { Caller, Envelope, Json, Query } from '../protocol/index.ts'
+import type { IncomingFile, UploadTarget } from './files.ts'
 
 /** HTTP-like methods a route can serve. */
 export type Method = 'get' | 'post' | 'put' | 'delete'
@@ -28,6 +29,12 @@ export interface RequestMessage {
   readonly requestId: string | undefined
   /** The message as it arrived on the wire. */
   readonly raw: Readonly<Envelope>
+  /** The uploaded file (the upload helper's `data.file`, else the first of `data.files`), wire-protocol.md §7. */
+  readonly file?: IncomingFile
+  /** The uploaded files by form field (`data.files`), when several were sent. */
+  readonly files?: Readonly<Record<string, IncomingFile>>
+  /** The download helper's `{url, headers}`: where `this.files.put()` uploads while answering this request. */
+  readonly upload?: UploadTarget
 }
 
 /** What an event handler receives: an EVENT, or the final answer of a request on a resource this bundle views. */

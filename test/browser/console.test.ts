@@ -179,6 +179,21 @@ test('console in chromium: login, forced password change, Add Token, explorer wi
   await page.getByLabel('This session (admin)').check()
   await page.getByRole('button', { name: 'Send' }).click()
   await page.locator('#ex-status', { hasText: '200' }).waitFor()
+  // a file through the explorer (issue 16): POST /files with a picked file goes as multipart/form-data
+  await page.getByLabel('Resource').selectOption('/files')
+  await page.getByLabel('Method').selectOption('POST')
+  await page.getByLabel('File', { exact: false }).setInputFiles({
+    name: 'picked.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('picked in the explorer'),
+  })
+  await page.getByRole('button', { name: 'Send' }).click()
+  await page.locator('#ex-status', { hasText: '201' }).waitFor()
+  assert.match(String(await page.locator('#ex-response').textContent()), /"name": "picked\.txt"/)
+  assert.deepEqual(
+    gw.files.list().map((f) => [f.name, f.size]),
+    [['picked.txt', 22]],
+  )
   await page.getByRole('link', { name: 'API reference' }).click()
   await page.getByRole('heading', { name: 'API reference' }).waitFor()
   await page.waitForLoadState('networkidle')

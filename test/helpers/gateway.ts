@@ -39,6 +39,7 @@ export async function startTestGateway(
     metrics?: Partial<Config['metrics']>
     /** More `http` settings (timeouts, the connection cap, allowed hosts). */
     http?: Partial<Config['http']>
+    files?: Partial<Config['files']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -65,6 +66,7 @@ export async function startTestGateway(
       log: { level: 'silent' },
       ...(overrides.events ? { events: overrides.events } : {}),
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
+      ...(overrides.files ? { files: overrides.files } : {}),
     },
   })
   let gateway: Gateway

@@ -133,6 +133,8 @@ export interface SpawnExampleOptions {
   env?: Record<string, string>
   /** @default 20_000 */
   readyTimeoutMs?: number
+  /** The bundle's entry file. @default examples/example/index.ts */
+  entry?: string
 }
 
 /**
@@ -145,7 +147,7 @@ export function spawnExample(options: SpawnExampleOptions): ExampleProcess {
     '--conditions=bundlegate-dev',
     '--import',
     import.meta.resolve('tsx'),
-    join(EXAMPLE_SOURCE_DIR, 'index.ts'),
+    options.entry ?? join(EXAMPLE_SOURCE_DIR, 'index.ts'),
   ]
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env.NODE_TEST_CONTEXT // the test runner's own marker must not leak into the bundle

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { createError } from '../../errors.ts'
 import { parse } from '../args.ts'
+import { transfer } from '../file-transfer.ts'
 import { type CliIo, line } from '../io.ts'
 import {
   authHint,
@@ -22,15 +23,22 @@ pretty JSON answer; exits 0 for 2xx and 3xx, 1 otherwise.
   bundlegate call GET /example
   bundlegate call PUT /example --data '{"key":"v2"}'
   bundlegate call PUT /example --data @body.json
+  bundlegate call POST /files --file fw.bin
+  bundlegate call POST '/helper/upload?resource=/config-backup/import' --file config.json
+  bundlegate call GET /files/<id> -o fw.bin
 
 Options:
-  --data <json|@file>     request body: JSON text, or @ and a JSON file
+  --data <json|@file>     request body: JSON text, or @ and a JSON file (with --file: the form field jsonData)
+  --file <file>           send the file as multipart/form-data (field "file"), streamed from disk
+  -o, --output <file>     write a 2xx answer's body into the file (a download) instead of printing it
 ${CLIENT_HELP}`
 
 /** `bundlegate call GET /example`. */
 export async function callCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     data: { type: 'string' },
+    file: { type: 'string' },
+    output: { type: 'string', short: 'o' },
     ...CLIENT_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   })
@@ -49,6 +57,13 @@ export async function callCommand(argv: string[], io: CliIo): Promise<number> {
   const timeoutMs = parseTimeout(values.timeout)
   const source = await resolveTokenSource(values)
   const { token } = source
+  if (values.file !== undefined || values.output !== undefined) {
+    const opts = { token, timeoutMs, file: values.file, data: body, output: values.output }
+    const res = await transfer(base, method.toUpperCase(), resource, opts)
+    printResponse(io, res, values.json ?? false)
+    if (res.saved && !values.json) line(io.out, `saved ${res.saved.bytes} bytes to ${res.saved.path}`)
+    return exitCodeOf(res)
+  }
   const res = await callApi(base, method.toUpperCase(), resource, { token, body, timeoutMs })
   printResponse(io, res, values.json ?? false)
   const hint = authHint(res.status, source, base)

@@ -1,3 +1,5 @@
+import { FILE_OPERATIONS } from './file-operations.ts'
+
 type Obj = Record<string, unknown>
 
 /** How the gateway documents one of its own endpoints; security and the error responses are added by policy. */
@@ -31,6 +33,7 @@ const strings = (...names: string[]): Obj => ({
  * description.
  */
 export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
+  ...FILE_OPERATIONS,
   'GET /health': {
     summary: 'Liveness: the process serves HTTP',
     responses: {
