@@ -11,6 +11,7 @@ import { findHookCycle } from './hook-cycle.ts'
 import type { LockTable } from './locks.ts'
 import { firstRefusal } from './pattern-rules.ts'
 import type { RegistrationBudget } from './registration-limits.ts'
+import { boundedTtl, hookRefusal, shapeRefusal } from './registration-shape.ts'
 import type { Registry } from './registry.ts'
 
 /** A pattern the gateway serves itself; no bundle may register it or anything below it (http-api.md [HA-11]). */
@@ -107,9 +108,19 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
     if (!data.hook.every(nonEmptyString)) return damp(bad("empty 'hook'"), name)
     hooks = [...new Set(data.hook as string[])]
   }
+  const tooBig = shapeRefusal(data) // §8.9: description, size, hook count
+  if (tooBig) return damp(bad(tooBig), name)
+  for (const h of hooks) {
+    const why = hookRefusal(
+      h,
+      (n) => ctx.registry.get(n)?.builtin !== undefined,
+      (n) => ctx.guard?.(n, publisher, 'register') === undefined,
+    )
+    if (why) return damp(bad(why), name)
+  }
   // [WP-16] a JSON number, truncated; a string is refused.
   if (typeof data.ttl !== 'number' || !Number.isFinite(data.ttl)) return damp(bad("need 'ttl'"), name)
-  const ttlSec = Math.trunc(data.ttl)
+  const ttlSec = boundedTtl(Math.trunc(data.ttl)) // §8.9: at most a day
   let patterns: string[]
   const res = data.resources
   if (res === undefined) return damp(bad("Need 'resources'"), name)

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { waitFor } from './gateway.ts'
 import { freePort, REPO_ROOT } from './processes.ts'
@@ -26,8 +26,16 @@ export async function startGatewayProcess(
   dataDir: string,
   auth: boolean,
   defer: (fn: () => unknown) => void,
+  /** A configuration file's content, passed with --config (e.g. a fuzzer's higher registration rate). */
+  config?: Record<string, unknown>,
 ): Promise<GatewayProcess> {
   const [httpPort, brokerPort] = [await freePort(), await freePort()]
+  const configArgs: string[] = []
+  if (config) {
+    const file = join(dataDir, 'test-config.json')
+    await writeFile(file, JSON.stringify(config))
+    configArgs.push('--config', file)
+  }
   const env: NodeJS.ProcessEnv = { ...process.env, BUNDLEGATE_BROKER_AUTH: auth ? 'on' : 'off' }
   delete env.NODE_TEST_CONTEXT
   const child = spawn(
@@ -41,6 +49,7 @@ export async function startGatewayProcess(
       ...['--http-host', '127.0.0.1', '--http-port', String(httpPort)],
       ...['--broker-host', '127.0.0.1', '--broker-port', String(brokerPort)],
       ...['--data-dir', dataDir, '--token-file', join(dataDir, 'mx-api-token'), '--log-level', 'warn'],
+      ...configArgs,
     ],
     { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   )

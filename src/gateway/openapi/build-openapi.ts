@@ -167,7 +167,8 @@ export function buildOpenApi(input: OpenApiInput): Obj {
         const notes = [
           c.builtin
             ? `The controller's built-in \`${c.name}\` (wire-protocol.md §4): admin tokens only over HTTP.`
-            : `${c.description ? `${c.description}. ` : ''}Served by bundle \`${c.name}\` (pattern \`${pattern}\`).`,
+            : // the bundle's description is its tag's, once: copied per operation it multiplied (issue 12 red team)
+              `Served by bundle \`${c.name}\` (pattern \`${pattern}\`).`,
           input.auth && !c.builtin ? scopeNote(method === 'get' ? 'read' : 'readwrite') : undefined,
           listed === undefined && !c.builtin
             ? 'The bundle declares no methods for this resource, so all four are listed; it may not serve every one.'
