@@ -95,6 +95,8 @@ export interface ControllerCoreOptions {
   rejectionIntervalMs?: number
   /** Queued requests at most (§8.6). @default 1024 */
   queueLimit?: number
+  /** Requests in flight at most, built-ins not counted (§8.9); more answer 503 at once. @default 1024 */
+  sessionLimit?: number
   /** Patterns the gateway serves; refused to bundles with 409. @default [] */
   reserved?: readonly ReservedPattern[]
   /** Base of the in-process id generator; random when absent. */
@@ -204,6 +206,7 @@ export class ControllerCore {
   readonly #queue: Pending[] = []
   readonly #queued = new Set<number>()
   readonly #queueLimit: number
+  readonly #sessionLimit: number
   readonly #ids: IdGenerator
   readonly #tunnelSource: () => string
   readonly #rejectionIntervalMs: number
@@ -237,6 +240,7 @@ export class ControllerCore {
     this.#tunnelSource = options.tunnelSource ?? (() => String(randomInt(0, 2 ** 31)))
     this.#rejectionIntervalMs = options.rejectionIntervalMs ?? 1000
     this.#queueLimit = options.queueLimit ?? 1024
+    this.#sessionLimit = options.sessionLimit ?? 1024
     this.#ids = new IdGenerator(options.idBase)
     this.#subscribeWaitMs = options.subscribeWaitMs ?? 2000
     this.#componentGuard = options.componentGuard
@@ -623,6 +627,11 @@ export class ControllerCore {
       // [WP-42] an offline model answers 503 at once.
       const msg = this.#offlineMessage(p, offline.name)
       this.#deliver(p, msg, chain.views, { kind: 'offline', bundle: offline.name })
+      return 'answered'
+    }
+    if (!builtin && this.#sessions.size >= this.#sessionLimit) {
+      const data = { message: 'too many requests in flight', log: `at most ${this.#sessionLimit} at once` }
+      this.#fail(p, 503, data, chain.views, { kind: 'unavailable' }) // §8.9: a never-answering model held memory
       return 'answered'
     }
     const lock = p.write && !(builtin && this.mode === 'default') ? lockSetOf(chain) : undefined
