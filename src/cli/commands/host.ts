@@ -6,6 +6,7 @@ import { brokerUrlFromEnv } from '../../sdk/env.ts'
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { untilStopped } from '../until-stopped.ts'
 import { issueCredential } from './run.ts'
 
 const HELP = `Usage: bundlegate host <dir>... [options]
@@ -87,17 +88,4 @@ function describeExit(e: NonNullable<HostedStatus['lastExit']>): string {
   if (e.kind === 'error') return `an uncaught error (${e.message})`
   if (e.kind === 'unresponsive') return `${e.silentMs} ms without answering (blocked event loop)`
   return 'reaching its heap limit'
-}
-
-function untilStopped(signal?: AbortSignal): Promise<void> {
-  return new Promise((resolvePromise) => {
-    const done = () => {
-      process.off('SIGINT', done)
-      process.off('SIGTERM', done)
-      resolvePromise()
-    }
-    process.once('SIGINT', done)
-    process.once('SIGTERM', done)
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }

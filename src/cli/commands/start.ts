@@ -9,6 +9,7 @@ import { type Gateway, startGateway } from '../../server.ts'
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { untilStopped } from '../until-stopped.ts'
 
 const HELP = `Usage: bundlegate start [options]
 
@@ -103,7 +104,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
     })
     child = runExample(gateway, io)
   }
-  await waitForSignal()
+  await untilStopped()
   line(io.out, 'stopping')
   if (child) await stopChild(child) // SIGTERM, SIGKILL after 5 s
   await gateway.close()
@@ -163,16 +164,4 @@ function tryIt(gateway: Gateway): string[] {
     `curl${header} ${url}`,
     `curl${header} -X PUT -H 'content-type: application/json' -d '{"key":"v2"}' ${url}`,
   ]
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.removeListener('SIGINT', done)
-      process.removeListener('SIGTERM', done)
-      resolve()
-    }
-    process.once('SIGINT', done)
-    process.once('SIGTERM', done)
-  })
 }
