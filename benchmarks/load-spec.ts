@@ -24,6 +24,11 @@ export interface MqttTarget {
   qos: 0 | 1 | 2
   /** When set, an answer whose `JSON.stringify(data)` differs counts as an error. */
   expectData?: string
+  /**
+   * No controller: publish each request to this topic (a bundle's tunnel) and take answers from `answerTopic`
+   * (where a bundle publishes them, `/controller`). The Python stand-in's own limit behind mosquitto.
+   */
+  direct?: { requestTopic: string; answerTopic: string }
 }
 
 /** One run: keep `concurrency` requests in flight, warm up, then measure. */

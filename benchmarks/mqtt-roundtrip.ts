@@ -48,7 +48,7 @@ export function mqttDriver(target: MqttTarget): Driver {
       ;(c.stream as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true)
       client = c
       // QoS 0 like the SDK's reply tunnel: the controller's QoS 1 answer is delivered at QoS 0.
-      await c.subscribeAsync(tunnel, { qos: 0 })
+      await c.subscribeAsync(target.direct?.answerTopic ?? tunnel, { qos: 0 })
       c.on('message', onMessage)
     },
     issue(slot, done) {
@@ -61,7 +61,7 @@ export function mqttDriver(target: MqttTarget): Driver {
       slotId[slot] = id
       pending.set(id, { slot, done })
       const payload = JSON.stringify({ id, method: target.method, resource: target.resource, tunnel })
-      c.publish('/controller', payload, { qos: target.qos }, (err) => {
+      c.publish(target.direct?.requestTopic ?? '/controller', payload, { qos: target.qos }, (err) => {
         if (!err) return
         const p = pending.get(id)
         if (!p) return

@@ -4,13 +4,15 @@
  * @module
  */
 
-export type CaseName = 'A' | 'B' | 'B2' | 'C'
+export type CaseName = 'A' | 'B' | 'B2' | 'C' | 'P' | 'PD'
 
 export const CASE_LABELS: Record<CaseName, string> = {
   A: 'GET /api/v1/example through the gateway to the example bundle (HTTP → controller → MQTT → bundle)',
   B: 'the same JSON from a bare fastify route (this machine’s limit)',
   B2: 'bare fastify forwarding over one raw socket to a second process that answers (the limit of the architecture)',
   C: 'direct request over MQTT to the example bundle (no HTTP)',
+  P: 'GET /api/v1/pystandin through the gateway to the Python stand-in (3 threads, QoS 2)',
+  PD: 'the Python stand-in alone behind mosquitto, requests straight to its tunnel (its own limit)',
 }
 
 /** Processes whose CPU time is measured. */
@@ -105,12 +107,16 @@ export interface Report {
     p50DeltaAMinusCMs: number | undefined
   }>
   footprint: Footprint
+  /** Case P (the Python stand-in), or why it was skipped. */
+  python?: PythonCase[] | undefined
+  pythonSkipped?: string | undefined
   targets: Target[]
   durationSeconds: number
 }
 
 import { median } from './footprint.ts'
 import type { ManyBundlesFootprint } from './many-bundles.ts'
+import { type PythonCase, pythonMarkdown } from './python-standin.ts'
 
 const MIB = 'MiB'
 
@@ -301,6 +307,8 @@ export function markdown(r: Report): string {
     `| gateway start → example registered (banner) | ${fp.exampleRegisteredBannerMs === undefined ? '–' : `${fp.exampleRegisteredBannerMs} ms`} |`,
   )
   L.push('')
+  if (r.python && r.python.length > 0) L.push(pythonMarkdown(r.python), '')
+  if (r.pythonSkipped) L.push(`Case P skipped: ${r.pythonSkipped}.`, '')
   L.push('| target | wanted | measured | |')
   L.push('| --- | --- | --- | --- |')
   for (const t of r.targets) {
@@ -308,4 +316,14 @@ export function markdown(r: Report): string {
     L.push(`| ${t.name} | ${t.target} | ${t.measured} | ${verdict} |`)
   }
   return L.join('\n')
+}
+
+/** Issue 14, item 5: an original-style Python bundle is not slower behind Bundlegate than on its own. */
+export function pythonTargets(cases: PythonCase[]): Target[] {
+  return cases.map((x) => ({
+    name: `P / PD throughput at c${x.concurrency} (Python stand-in via Bundlegate vs alone behind mosquitto)`,
+    target: '≥ 90 %',
+    measured: Number.isFinite(x.ratio) ? `${(x.ratio * 100).toFixed(0)} %` : 'not measured',
+    met: Number.isFinite(x.ratio) ? x.ratio >= 0.9 : undefined,
+  }))
 }

@@ -25,12 +25,14 @@ import type { LoadSpec } from './load-spec.ts'
 import { manyBundlesFootprint } from './many-bundles.ts'
 import { CLK_TCK, cpuModel, peakRssKiB, rssKiB } from './proc-stats.ts'
 import { cleanupAll, installCleanupHandlers, interrupted, stopChild, track, trackPid } from './processes.ts'
+import { type PythonCase, pythonStandinCases, pythonWithPaho } from './python-standin.ts'
 import {
   type CaseName,
   type CaseResult,
   caseLine,
   type Footprint,
   markdown,
+  pythonTargets,
   type Report,
   ratios,
   targets,
@@ -247,6 +249,22 @@ async function main(): Promise<void> {
     }
   }
 
+  // Case P after A/B/B2/C, on the same gateway: the stand-in registers next to the example.
+  const python = settings.pythonConcurrency.length > 0 ? pythonWithPaho() : undefined
+  let pythonCases: PythonCase[] = []
+  let pythonSkipped: string | undefined
+  if (settings.pythonConcurrency.length === 0) pythonSkipped = 'BENCH_PYTHON_CONCURRENCY is empty'
+  else if (!python) pythonSkipped = 'no Python with paho-mqtt (apt-get install python3-paho-mqtt)'
+  else {
+    pythonCases = await pythonStandinCases(gw, python, settings.pythonConcurrency, {
+      warmupMs: settings.warmupSeconds * 1000,
+      durationMs: settings.seconds * 1000,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    })
+    for (const x of pythonCases)
+      log(`python stand-in c${x.concurrency}: ${caseLine(x.viaGateway)}; alone ${caseLine(x.direct)}`)
+  }
+
   await sleep(settings.settleMs)
   const footprintAfter = {
     gateway: rssKiB(gw.pid),
@@ -318,7 +336,9 @@ async function main(): Promise<void> {
     cases,
     ratios: ratios(cases, settings.concurrency),
     footprint,
-    targets: targets(cases, footprint),
+    python: pythonCases,
+    pythonSkipped,
+    targets: [...targets(cases, footprint), ...pythonTargets(pythonCases)],
     durationSeconds: (performance.now() - started) / 1000,
   }
 

@@ -40,6 +40,11 @@ export const settings = {
   manyBundles: Math.floor(envNumber('BENCH_MANY', quick ? 0 : 10)),
   /** How long the many bundles idle before their memory is read (it grows for ~20 s after registering). */
   manySettleMs: envNumber('BENCH_MANY_SETTLE_MS', 20_000),
+  /** Case P (the Python stand-in via the gateway vs alone behind mosquitto): its concurrencies; empty skips it. */
+  pythonConcurrency: (process.env.BENCH_PYTHON_CONCURRENCY ?? (quick ? '16' : '16,64'))
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map(Number),
   startupRuns: Math.floor(envNumber('BENCH_STARTUP_RUNS', quick ? 1 : 3)),
   settleMs: envNumber('BENCH_SETTLE_MS', quick ? 300 : 1000),
   requestTimeoutMs: envNumber('BENCH_REQUEST_TIMEOUT_MS', 10_000),
