@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises'
-import { Ajv } from 'ajv'
 import { createError } from '../errors.ts'
-import { CONFIG_SCHEMA, type Config, DEFAULTS, ENV_VARS } from './schema.ts'
+import { type Config, DEFAULTS, ENV_VARS, OPTIONS } from './schema.ts'
+import { validateConfig } from './validate-config.ts'
 
 /** Partial configuration, as a file or flags give it. */
-export type ConfigInput = { [K in keyof Config]?: Partial<Config[K]> }
+export type ConfigInput = DeepPartial<Config>
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] }
 
 /** Where configuration comes from, lowest precedence first: defaults, file, environment, flags. */
 export interface ConfigSources {
@@ -12,8 +14,6 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv
   flags?: ConfigInput
 }
-
-const validate = new Ajv({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA)
 
 function coerce(name: string, raw: string, type: 'string' | 'integer' | 'boolean'): unknown {
   if (type === 'string') return raw
@@ -25,15 +25,25 @@ function coerce(name: string, raw: string, type: 'string' | 'integer' | 'boolean
   ])
 }
 
-function merge(into: Record<string, Record<string, unknown>>, from: ConfigInput | undefined): void {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Merges `from` into `into` section by section, nested sections too; anything else replaces (the validator judges). */
+function merge(into: Record<string, unknown>, from: Record<string, unknown> | undefined): void {
   if (!from) return
-  for (const [section, values] of Object.entries(from)) {
-    if (values === undefined) continue
-    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-      into[section] = values as unknown as Record<string, unknown> // reported by the validator
-      continue
-    }
-    into[section] = { ...(into[section] ?? {}), ...(values as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(from)) {
+    if (value === undefined) continue
+    const current = Object.hasOwn(into, key) ? into[key] : undefined
+    if (isPlainObject(value) && isPlainObject(current)) merge(current, value)
+    // defineProperty: a `__proto__` key from a file stays an own key, reported as unknown by the validator
+    else
+      Object.defineProperty(into, key, {
+        value: isPlainObject(value) ? structuredClone(value) : value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
   }
 }
 
@@ -71,19 +81,25 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<Readonly<
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw createError('GW_ERR_CONFIG_INVALID', [`${sources.file} must hold a JSON object`])
     }
-    merge(merged, parsed as ConfigInput)
+    merge(merged, parsed as Record<string, unknown>)
   }
   const env = sources.env ?? process.env
   const fromEnv: Record<string, Record<string, unknown>> = {}
   for (const [name, [section, key, type]] of Object.entries(ENV_VARS)) {
     const raw = env[name]
     if (raw === undefined || raw === '') continue
-    fromEnv[section] = { ...(fromEnv[section] ?? {}), [key]: coerce(name, raw, type) }
+    const path = [section, ...key.split('.')]
+    let at: Record<string, unknown> = fromEnv
+    for (const p of path.slice(0, -1)) {
+      at[p] ??= {}
+      at = at[p] as Record<string, unknown>
+    }
+    at[path[path.length - 1] as string] = coerce(name, raw, type)
   }
-  merge(merged, fromEnv as ConfigInput)
-  merge(merged, sources.flags)
-  if (!validate(merged)) {
-    const errors = validate.errors ?? []
+  merge(merged, fromEnv)
+  merge(merged, sources.flags as Record<string, unknown> | undefined)
+  const errors = validateConfig(OPTIONS, merged)
+  if (errors.length > 0) {
     const text = errors
       .map((e) => {
         const where = e.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'config'

@@ -65,7 +65,7 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.mode !== undefined) controller.mode = values.mode
   if (values['no-liveness']) controller.liveness = false
   if (Object.keys(controller).length > 0) flags.controller = controller
-  if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] }
+  if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] as 'info' } // checked by loadConfig
   const http: Record<string, unknown> = {}
   if (values['http-host'] !== undefined) http.host = values['http-host']
   if (values['http-port'] !== undefined)
