@@ -14,9 +14,7 @@ import type Database from 'better-sqlite3'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { SqliteFile } from '../sqlite-file.ts'
-import { LastUseRecorder } from './last-use-recorder.ts'
-import { randomId } from './random-id.ts'
-import { sha256 } from './sha256.ts'
+import { LastUseRecorder, randomId, sha256 } from '../tokens/index.ts'
 
 /** A credential as listings show it: never its password, never its hash. Times are ISO 8601 UTC. */
 export interface BrokerCredentialInfo {
