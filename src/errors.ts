@@ -24,6 +24,14 @@ export const ERRORS = {
   GW_ERR_BROKER_CREDENTIAL_INVALID: { status: 400, message: '%s' },
   GW_ERR_BROKER_CREDENTIAL_NOT_FOUND: { status: 404, message: "no active broker credential for '%s'" },
   GW_ERR_BROKER_CREDENTIAL_STORE: { status: 500, message: 'Broker credential store %s: %s' },
+  GW_ERR_BROKER_CREDENTIAL_FULL: {
+    status: 507,
+    message: 'Broker credential store %s cannot be written: no space left on the device (%s)',
+  },
+  GW_ERR_BROKER_CREDENTIAL_WRITE: {
+    status: 503,
+    message: 'Broker credential store %s cannot be written: %s',
+  },
   GW_ERR_CLI_USAGE: { status: 400, message: '%s' },
   GW_ERR_CLI_HTTP: { status: 503, message: 'cannot reach the web service at %s: %s' },
   GW_ERR_TLS_FILE: { status: 500, message: 'Cannot read the TLS file of %s (%s): %s' },
@@ -61,6 +69,11 @@ export const ERRORS = {
   },
   GW_ERR_SESSION_REQUIRED: { status: 403, message: 'only a console session can %s' },
   GW_ERR_USER_STORE: { status: 500, message: 'User store %s: %s' },
+  GW_ERR_USER_STORE_FULL: {
+    status: 507,
+    message: 'User store %s cannot be written: no space left on the device (%s)',
+  },
+  GW_ERR_USER_STORE_WRITE: { status: 503, message: 'User store %s cannot be written: %s' },
   GW_ERR_EVENTS_PATTERN: { status: 400, message: '%s' },
   GW_ERR_EVENTS_MESSAGE: { status: 400, message: '%s' },
   GW_ERR_EVENTS_UPGRADE_REQUIRED: {
