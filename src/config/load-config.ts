@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { Ajv } from 'ajv'
+import { deepFreeze } from '../deep-freeze.ts'
 import { createError } from '../errors.ts'
 import { CONFIG_SCHEMA, type Config, DEFAULTS, ENV_VARS } from './schema.ts'
 
@@ -35,14 +36,6 @@ function merge(into: Record<string, Record<string, unknown>>, from: ConfigInput 
     }
     into[section] = { ...(into[section] ?? {}), ...(values as Record<string, unknown>) }
   }
-}
-
-function deepFreeze<T>(o: T): Readonly<T> {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v)
-    Object.freeze(o)
-  }
-  return o
 }
 
 /**

@@ -7,6 +7,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
+import { describeValue } from '../describe-value.ts'
 import { createError, type GatewayError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { SqliteFile } from '../sqlite-file.ts'
@@ -450,16 +451,7 @@ function toInfo(row: Row): TokenInfo {
   }
 }
 
-/** "`-1` (number)", "`\"x\"` (string)", "nothing" — how a wrong value is shown in messages. */
+/** "`-1` (number)", "`admin` (string)", "nothing" — how a wrong value is shown in messages. */
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-  let text: string
-  try {
-    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
-  } catch {
-    text = String(value)
-  }
-  if (text.length > 60) text = text.slice(0, 57) + '...'
-  return `\`${text}\` (${type})`
+  return describeValue(value, { strings: 'raw' })
 }
