@@ -24,6 +24,14 @@ export const ERRORS = {
   GW_ERR_BROKER_CREDENTIAL_INVALID: { status: 400, message: '%s' },
   GW_ERR_BROKER_CREDENTIAL_NOT_FOUND: { status: 404, message: "no active broker credential for '%s'" },
   GW_ERR_BROKER_CREDENTIAL_STORE: { status: 500, message: 'Broker credential store %s: %s' },
+  GW_ERR_BROKER_CREDENTIAL_FULL: {
+    status: 507,
+    message: 'Broker credential store %s cannot be written: no space left on the device (%s)',
+  },
+  GW_ERR_BROKER_CREDENTIAL_WRITE: {
+    status: 503,
+    message: 'Broker credential store %s cannot be written: %s',
+  },
   GW_ERR_CLI_USAGE: { status: 400, message: '%s' },
   GW_ERR_CLI_HTTP: { status: 503, message: 'cannot reach the web service at %s: %s' },
   GW_ERR_TLS_FILE: { status: 500, message: 'Cannot read the TLS file of %s (%s): %s' },
@@ -61,6 +69,11 @@ export const ERRORS = {
   },
   GW_ERR_SESSION_REQUIRED: { status: 403, message: 'only a console session can %s' },
   GW_ERR_USER_STORE: { status: 500, message: 'User store %s: %s' },
+  GW_ERR_USER_STORE_FULL: {
+    status: 507,
+    message: 'User store %s cannot be written: no space left on the device (%s)',
+  },
+  GW_ERR_USER_STORE_WRITE: { status: 503, message: 'User store %s cannot be written: %s' },
   GW_ERR_EVENTS_PATTERN: { status: 400, message: '%s' },
   GW_ERR_EVENTS_MESSAGE: { status: 400, message: '%s' },
   GW_ERR_EVENTS_UPGRADE_REQUIRED: {
@@ -148,11 +161,48 @@ export function formatMessage(template: string, args: readonly unknown[]): strin
   return template.replace(/%[sd]/g, () => String(args[i++]))
 }
 
-/** Creates the error of `code` with its message template filled from `args`. */
-export function createError(
-  code: ErrorCode,
-  args: readonly unknown[] = [],
-  options: { cause?: unknown; data?: unknown } = {},
+/**
+ * The arguments a message template takes, in order: anything for each `%s`, a number for each `%d` (as
+ * {@link formatMessage} fills them). `TemplateArgs<'no answer to %s %s within %d ms'>` is
+ * `readonly [unknown, unknown, number]`.
+ */
+export type TemplateArgs<T extends string> = T extends `${string}%${infer C}${infer Rest}`
+  ? C extends 's'
+    ? readonly [unknown, ...TemplateArgs<Rest>]
+    : C extends 'd'
+      ? readonly [number, ...TemplateArgs<Rest>]
+      : TemplateArgs<`${C}${Rest}`>
+  : readonly []
+
+/** The arguments of the message template of `code`. */
+export type ErrorArgs<C extends ErrorCode> = TemplateArgs<(typeof ERRORS)[C]['message']>
+
+/**
+ * What follows the code in {@link createError} (and wrappers such as the web service's `errorReply`): the
+ * template's arguments, optional when it has no placeholder, then `Last` (the options). A wrong number of
+ * arguments for the code's template fails the typecheck.
+ */
+export type ErrorCallArgs<C extends ErrorCode, Last> = C extends ErrorCode
+  ? ErrorArgs<C> extends readonly []
+    ? [args?: ErrorArgs<C>, last?: Last]
+    : [args: ErrorArgs<C>, last?: Last]
+  : never
+
+/** What {@link createError} takes after the arguments. */
+export interface ErrorOptions {
+  cause?: unknown
+  data?: unknown
+}
+
+/**
+ * Creates the error of `code` with its message template filled from `args`: one argument per placeholder of the
+ * template (checked by the type, {@link ErrorArgs}).
+ * @example createError('GW_ERR_BROKER_LISTEN', [host, port, err.message], { cause: err })
+ */
+export function createError<C extends ErrorCode>(
+  code: C,
+  ...rest: ErrorCallArgs<C, ErrorOptions>
 ): GatewayError {
+  const [args = [], options = {}] = rest as [(readonly unknown[])?, ErrorOptions?]
   return new GatewayError(code, formatMessage(ERRORS[code].message, args), options)
 }

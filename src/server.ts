@@ -5,7 +5,13 @@
  */
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { brokerAuthRequired, type EmbeddedBroker, isLoopbackHost, startBroker } from './broker/index.ts'
+import {
+  BrokerCredentialStore,
+  brokerAuthRequired,
+  type EmbeddedBroker,
+  isLoopbackHost,
+  startBroker,
+} from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
 import {
   type Controller,
@@ -20,7 +26,7 @@ import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
 import { readPem } from './read-pem.ts'
-import { BrokerCredentialStore, defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
+import { defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
 import { type ConsoleUsers, openConsoleUsers } from './users/index.ts'
 
 export type { Config } from './config/index.ts'

@@ -1,6 +1,23 @@
-import type { Aedes, AuthenticateError, Client } from 'aedes'
+/**
+ * The broker's authentication and ACL (docs/security.md) on an aedes instance: a thin adapter that feeds aedes'
+ * hooks and events to the pure rules (connect-rule.ts, publish-rule.ts, subscribe-rule.ts, registration-rule.ts,
+ * revocation-rule.ts) and keeps the state they decide on (reply-tunnels.ts, session-owners.ts).
+ * @module
+ */
+
+import type { Aedes, AuthenticateError, AuthenticateHandler, Client } from 'aedes'
 import type { Logger } from '../logger.ts'
+import { type CredentialLookup, connectDecision, credentialsGiven } from './connect-rule.ts'
+import { publishDecision } from './publish-rule.ts'
+import { mayActFor, registrationRefusal } from './registration-rule.ts'
+import { mayReplyTo, ReplyTunnels } from './reply-tunnels.ts'
+import { revokedClients } from './revocation-rule.ts'
 import type { SessionExpiry } from './session-expiry.ts'
+import { SessionOwners } from './session-owners.ts'
+import { subscribeDecision } from './subscribe-rule.ts'
+
+export { MAX_PERSISTENT_SESSIONS, MAX_PERSISTENT_SESSIONS_PER_USER } from './connect-rule.ts'
+export { ownsName } from './registration-rule.ts'
 
 /** What the broker needs to check MQTT credentials (the gateway passes its broker credential store). */
 export interface BrokerCredentialChecker {
@@ -48,11 +65,6 @@ export interface BrokerAuthStats {
   sessionOwners: number
 }
 
-/** Persistent sessions (clean: false) all users together may hold; beyond it new ones are refused (CONNACK 2). */
-export const MAX_PERSISTENT_SESSIONS = 100_000
-/** Persistent sessions one user may hold: one user cannot use up {@link MAX_PERSISTENT_SESSIONS} for all. */
-export const MAX_PERSISTENT_SESSIONS_PER_USER = 1000
-
 /** The broker's authentication and ACL, installed on an aedes instance. */
 export interface BrokerAuth {
   /** The user name (bundle) a connected client authenticated as. */
@@ -78,48 +90,23 @@ export interface BrokerAuth {
   /** Connects the ACL to the running controller (tunnels, and the user that registered each component). */
   bindController(controller: ControllerView): void
   stats(): BrokerAuthStats
+  /**
+   * Stops the revocation timer and removes every listener it added (aedes, sessions, controller). The hooks stay:
+   * a closed authentication keeps refusing, it never opens the broker.
+   */
   close(): void
 }
 
-/** Our controller's tunnels are decimal strings of a number below 2^31 (wire-protocol.md §4.2). */
-const COMPONENT_TUNNEL = /^\d{1,10}$/
-const CONTROLLER_TOPIC = '/controller'
-const PRESENCE_TOPIC = '/controller/presence'
-/** {@link installBrokerAuth}'s answer for a topic that becomes the subscribing user's reply tunnel. */
-const REPLY_TUNNEL = Symbol('reply tunnel')
+const CONNACK_TEXT = { 2: 'identifier rejected', 4: 'bad user name or password', 5: 'not authorized' }
+/** A misconfigured bundle reconnects every 0.5 s: one warning per user name and reason per this many ms. */
+const CONNECT_WARN_EVERY_MS = 60_000
 
 /**
- * Whether the user `user` may register component name `name`: its own name, and its `-view`/`-model` profile names
- * (§4.5) unless `taken(name)` says that name is a bundle with credentials of its own.
- */
-export function ownsName(
-  user: string,
-  name: string,
-  taken: (name: string) => boolean = () => false,
-): boolean {
-  if (name === user) return true
-  return (name === `${user}-view` || name === `${user}-model`) && !taken(name)
-}
-
-/**
- * Installs authentication and the ACL on `aedes` (docs/security.md):
- *
- * - CONNECT needs a user name and password of an active broker credential; otherwise CONNACK 5 (none given) or 4
- *   (wrong); a revoked credential also cuts the clients already connected with it within `recheckMs`.
- * - PUBLISH only to `/controller`, `/<localId>/controller` and the client's own will topic
- *   `/controller/presence/<client id>` (§2.1); any other topic closes the connection (MQTT 3.1.1 has no negative
- *   PUBACK; aedes closes it). A will for another topic is dropped.
- * - SUBSCRIBE: no wildcards, no `$…` and no `/controller…` topic except `/controller/presence`; a component tunnel
- *   only when the component was registered by the same user; a topic shaped like one of our tunnels
- *   that belongs to nobody yet is refused too (no waiting on a tunnel before it is handed out). Any other topic is
- *   a reply tunnel: it belongs to the first user that subscribes to it, other users are refused while a client of
- *   that user still holds it (released at its last unsubscribe or disconnect). Refusals are SUBACK 0x80; the
- *   connection stays.
- * - A client id with a persistent session (clean: false) of one user is refused (CONNACK 2) to other users: the
- *   session's queued messages would go to them. The ownership ends with the session (`sessions`: a clean session
- *   under that id, or its expiry); a user holds at most {@link MAX_PERSISTENT_SESSIONS_PER_USER} of them.
- *
- * The controller itself publishes in-process (`aedes.publish`), which no hook sees.
+ * Installs authentication and the ACL on `aedes` (docs/security.md): CONNECT needs an active broker credential
+ * (connect-rule.ts) and a revoked one also cuts the clients already connected with it within `recheckMs`; PUBLISH
+ * and SUBSCRIBE go through publish-rule.ts and subscribe-rule.ts; a client id with another user's persistent
+ * session is refused, the ownership ends with the session (`sessions`). The controller itself publishes
+ * in-process (`aedes.publish`), which no hook sees.
  */
 export function installBrokerAuth(
   aedes: Aedes,
@@ -127,265 +114,232 @@ export function installBrokerAuth(
   logger: Logger,
   sessions: SessionExpiry,
 ): BrokerAuth {
-  const log = logger.child({ component: 'broker-auth' })
-  const users = new WeakMap<Client, { user: string; credentialId: string }>()
-  const stats: BrokerAuthStats = {
+  return new AedesBrokerAuth(aedes, options, logger, sessions)
+}
+
+class AedesBrokerAuth implements BrokerAuth {
+  readonly #aedes: Aedes
+  readonly #options: BrokerAuthOptions
+  readonly #log: Logger
+  readonly #users = new WeakMap<Client, { user: string; credentialId: string }>()
+  readonly #stats = {
     connectsRefused: 0,
     publishesDenied: 0,
     subscriptionsDenied: 0,
     registrationsRefused: 0,
     revokedDisconnects: 0,
     sessionsRefused: 0,
-    sessionOwners: 0,
   }
-  const localTopic = options.localId ? `/${options.localId}/controller` : undefined
-  let tunnelOwner: (topic: string) => string | undefined = () => undefined
+  readonly #localId: string | undefined
   /** Component name → the user whose client registered it (kept while the component is registered, also offline). */
-  const registeredBy = new Map<string, string>()
-  const taken = (name: string) => {
+  readonly #registeredBy = new Map<string, string>()
+  readonly #replyTunnels = new ReplyTunnels<Client>(
+    (c) => (c as unknown as { closed?: boolean }).closed === true,
+  )
+  readonly #sessionOwners = new SessionOwners()
+  readonly #lastWarned = new Map<string, number>()
+  /** Every listener added (aedes, sessions, controller): `close()` removes them. */
+  readonly #unlisten: Array<() => void> = []
+  readonly #timer: NodeJS.Timeout
+  #tunnelOwner: (topic: string) => string | undefined = () => undefined
+
+  constructor(aedes: Aedes, options: BrokerAuthOptions, logger: Logger, sessions: SessionExpiry) {
+    this.#aedes = aedes
+    this.#options = options
+    this.#log = logger.child({ component: 'broker-auth' })
+    this.#localId = options.localId ? options.localId : undefined
+    this.#unlisten.push(sessions.onEnd((clientId) => this.#sessionOwners.end(clientId)))
+    this.#on('unsubscribe', (topics: string[], client: Client) => {
+      for (const t of topics) this.#replyTunnels.release(client, t)
+    })
+    this.#on('clientDisconnect', (client: Client) => this.#replyTunnels.releaseAll(client))
+    aedes.authenticate = (client, username, password, done) =>
+      this.#authenticate(client, username, password, sessions, done)
+    aedes.authorizePublish = (client, packet, done) => {
+      const decision = publishDecision({ clientId: client?.id, topic: packet.topic, localId: this.#localId })
+      if (decision.allow) return done(null)
+      this.#stats.publishesDenied++
+      const user = client ? this.#users.get(client)?.user : undefined
+      this.#log.warn({ clientId: client?.id, user, topic: packet.topic }, 'MQTT publish denied')
+      done(new Error(decision.reason))
+    }
+    aedes.authorizeSubscribe = (client, sub, done) =>
+      done(null, this.#authorizeSubscribe(client, sub.topic) ? sub : null)
+    this.#timer = setInterval(() => this.#recheck(), options.recheckMs ?? 5000)
+    this.#timer.unref()
+  }
+
+  /** aedes keeps its registered clients by id; its typings do not declare the map. */
+  get #clients(): Record<string, Client> {
+    return (this.#aedes as unknown as { clients: Record<string, Client> }).clients
+  }
+
+  #on<A extends unknown[]>(event: string, listener: (...args: A) => void): void {
+    const emitter = this.#aedes as unknown as NodeJS.EventEmitter
+    const l = listener as (...args: unknown[]) => void
+    emitter.on(event, l)
+    this.#unlisten.push(() => emitter.removeListener(event, l))
+  }
+
+  #authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    sessions: SessionExpiry,
+    done: Parameters<AuthenticateHandler>[3],
+  ): void {
+    const hasPassword = password !== undefined
+    const holder = this.#clients[client.id]
+    const decision = connectDecision({
+      clientId: client.id,
+      username,
+      hasPassword,
+      clean: client.clean !== false,
+      lookup: credentialsGiven(username, hasPassword)
+        ? this.#lookup(client, username as string, password as Buffer)
+        : undefined,
+      clientIdUser: holder ? this.#users.get(holder)?.user : undefined,
+      sessionOwner: this.#sessionOwners.owner(client.id),
+      persistentSessions: this.#sessionOwners.size,
+      sessionsOf: (user) => this.#sessionOwners.countOf(user),
+    })
+    if (!decision.allow) {
+      this.#stats.connectsRefused++
+      if (decision.sessionConflict) this.#stats.sessionsRefused++
+      this.#warnRefusal(client, username, decision.reason)
+      const err = new Error(CONNACK_TEXT[decision.returnCode]) as AuthenticateError
+      err.returnCode = decision.returnCode as AuthenticateError['returnCode']
+      done(err, false)
+      return
+    }
+    if (decision.claimSession) {
+      this.#sessionOwners.claim(client.id, decision.user)
+      sessions.expect(client.id) // expires unless a client holds it, even if this CONNECT never completes
+    }
+    this.#users.set(client, { user: decision.user, credentialId: decision.credentialId })
+    const credential = decision.credentialId
+    this.#log.debug({ clientId: client.id, username, credential }, 'MQTT client authenticated')
+    done(null, true)
+  }
+
+  #lookup(client: Client, username: string, password: Buffer): CredentialLookup {
     try {
-      return options.credentials.hasActive(name)
+      return this.#options.credentials.verify(username, Buffer.from(password).toString('utf8'))
+    } catch (err) {
+      this.#log.error({ err, clientId: client.id }, 'broker credential check failed')
+      return 'failed'
+    }
+  }
+
+  /** One warning per user name and reason per minute, the rest at debug. */
+  #warnRefusal(client: Client, username: string | undefined, reason: string): void {
+    const key = `${username ?? ''}\u0000${reason}`
+    const now = Date.now()
+    const quiet = now - (this.#lastWarned.get(key) ?? Number.NEGATIVE_INFINITY) < CONNECT_WARN_EVERY_MS
+    if (!quiet) {
+      if (this.#lastWarned.size >= 1000) this.#lastWarned.clear()
+      this.#lastWarned.set(key, now)
+    }
+    this.#log[quiet ? 'debug' : 'warn']({ clientId: client.id, username, reason }, 'MQTT connection refused')
+  }
+
+  /** Whether `client` may subscribe `topic` (SUBACK 0x80 otherwise; the connection stays). */
+  #authorizeSubscribe(client: Client, topic: string): boolean {
+    const user = this.#users.get(client)?.user
+    const component = this.#tunnelOwner(topic)
+    const decision = subscribeDecision({
+      topic,
+      user,
+      localId: this.#localId,
+      tunnel:
+        component === undefined ? undefined : { component, registeredBy: this.#registeredBy.get(component) },
+      replyHolder: this.#replyTunnels.owner(topic),
+    })
+    if (decision.allow) {
+      if (decision.holdReplyTunnel && user !== undefined) this.#replyTunnels.hold(client, user, topic)
+      return true
+    }
+    this.#stats.subscriptionsDenied++
+    this.#log.warn({ clientId: client.id, user, topic, reason: decision.reason }, 'MQTT subscription denied')
+    return false
+  }
+
+  /** Cuts the clients whose credential was revoked since they connected. */
+  #recheck(): void {
+    const connected: Array<{ client: Client; credentialId: string }> = []
+    for (const client of Object.values(this.#clients)) {
+      const who = this.#users.get(client)
+      if (who) connected.push({ client, credentialId: who.credentialId })
+    }
+    const sweep = revokedClients(connected, (id) => this.#options.credentials.isActive(id))
+    for (const client of sweep.revoked) {
+      const who = this.#users.get(client)
+      this.#stats.revokedDisconnects++
+      this.#log.warn(
+        { clientId: client.id, user: who?.user, credential: who?.credentialId },
+        'credential revoked: MQTT client disconnected',
+      )
+      this.#users.delete(client)
+      client.close()
+    }
+    if (sweep.failed) this.#log.warn({ err: sweep.failed.error }, 'broker credential recheck failed')
+  }
+
+  #taken = (name: string): boolean => {
+    try {
+      return this.#options.credentials.hasActive(name)
     } catch {
       return true // when in doubt, the profile name is not another user's to take
     }
   }
-  /** Whether `user` may act for the registered component `name` (read its tunnel, answer for it). */
-  const actsFor = (user: string, name: string) => {
-    const by = registeredBy.get(name)
-    return by !== undefined ? by === user : name === user
-  }
-  // aedes keeps its registered clients by id; its typings do not declare the map.
-  const clients = (aedes as unknown as { clients: Record<string, Client> }).clients
 
-  /**
-   * Reply tunnels: topic → the user that holds it and its clients holding it. An entry lives only while one of
-   * them is subscribed, so the map is bounded by the live subscriptions aedes keeps anyway.
-   */
-  const replyTunnels = new Map<string, { user: string; holders: Set<Client> }>()
-  /** The reply tunnels each client holds, to release them when it goes. */
-  const heldBy = new Map<Client, Set<string>>()
-  /**
-   * Client id → the user of its persistent session (clean: false); one entry per session `sessions` keeps, removed
-   * when it ends there. `sessionsOf` counts them per user.
-   */
-  const sessionUser = new Map<string, string>()
-  const sessionsOf = new Map<string, number>()
-  const claimSession = (clientId: string, user: string) => {
-    if (sessionUser.get(clientId) === user) return
-    sessionUser.set(clientId, user)
-    sessionsOf.set(user, (sessionsOf.get(user) ?? 0) + 1)
-  }
-  sessions.onEnd((clientId) => {
-    const user = sessionUser.get(clientId)
-    if (user === undefined) return
-    sessionUser.delete(clientId)
-    const n = (sessionsOf.get(user) ?? 1) - 1
-    if (n > 0) sessionsOf.set(user, n)
-    else sessionsOf.delete(user)
-  })
-  const isClosed = (c: Client) => (c as unknown as { closed?: boolean }).closed === true
-  /** The user holding reply tunnel `topic`, forgetting clients that went away without our hearing of it. */
-  const replyOwner = (topic: string): string | undefined => {
-    const entry = replyTunnels.get(topic)
-    if (!entry) return undefined
-    for (const c of entry.holders) if (isClosed(c)) release(c, topic)
-    return replyTunnels.get(topic)?.user
-  }
-  const hold = (client: Client, user: string, topic: string) => {
-    const entry = replyTunnels.get(topic) ?? { user, holders: new Set<Client>() }
-    replyTunnels.set(topic, entry)
-    entry.holders.add(client)
-    const topics = heldBy.get(client) ?? new Set<string>()
-    heldBy.set(client, topics)
-    topics.add(topic)
-  }
-  function release(client: Client, topic: string): void {
-    const entry = replyTunnels.get(topic)
-    if (entry) {
-      entry.holders.delete(client)
-      if (entry.holders.size === 0) replyTunnels.delete(topic)
-    }
-    const topics = heldBy.get(client)
-    topics?.delete(topic)
-    if (topics?.size === 0) heldBy.delete(client)
-  }
-  aedes.on('unsubscribe', (topics: string[], client: Client) => {
-    for (const t of topics) release(client, t)
-  })
-  aedes.on('clientDisconnect', (client: Client) => {
-    for (const t of [...(heldBy.get(client) ?? [])]) release(client, t)
-  })
-
-  // A misconfigured bundle reconnects every 0.5 s: one warning per user name and reason per minute, the rest at debug.
-  const lastWarned = new Map<string, number>()
-  aedes.authenticate = (client, username, password, done) => {
-    const refuse = (returnCode: 2 | 4 | 5, reason: string) => {
-      stats.connectsRefused++
-      const key = `${username ?? ''}\u0000${reason}`
-      const now = Date.now()
-      const quiet = now - (lastWarned.get(key) ?? Number.NEGATIVE_INFINITY) < 60_000
-      if (!quiet) {
-        if (lastWarned.size >= 1000) lastWarned.clear()
-        lastWarned.set(key, now)
-      }
-      log[quiet ? 'debug' : 'warn']({ clientId: client.id, username, reason }, 'MQTT connection refused')
-      const text = { 2: 'identifier rejected', 4: 'bad user name or password', 5: 'not authorized' }
-      const err = new Error(text[returnCode]) as AuthenticateError
-      err.returnCode = returnCode as AuthenticateError['returnCode']
-      done(err, false)
-    }
-    if (username === undefined || username === '' || password === undefined)
-      return refuse(5, 'no user name or password')
-    let check: ReturnType<BrokerCredentialChecker['verify']>
-    try {
-      check = options.credentials.verify(username, Buffer.from(password).toString('utf8'))
-    } catch (err) {
-      log.error({ err, clientId: client.id }, 'broker credential check failed')
-      return refuse(5, 'credential check failed')
-    }
-    if (!check.ok) return refuse(4, check.reason)
-    // A CONNECT with a client id in use takes over that connection (MQTT 3.1.1 §3.1.4): only the same user may,
-    // or anyone who learnt a bundle's client id could knock it offline.
-    const holder = clients[client.id]
-    const held = holder ? users.get(holder)?.user : undefined
-    if (held !== undefined && held !== check.credential.bundle)
-      return refuse(2, `client id in use by another user ('${held}')`)
-    // Nor may another user resume (or wipe) a user's persistent session: its queued messages are that user's.
-    const owner = sessionUser.get(client.id)
-    if (owner !== undefined && owner !== check.credential.bundle) {
-      stats.sessionsRefused++
-      return refuse(2, `client id has a persistent session of another user ('${owner}')`)
-    }
-    // A clean session discards the stored one once aedes registers it: `sessions.onEnd` then frees the id.
-    if (client.clean === false) {
-      const user = check.credential.bundle
-      if (owner === undefined && sessionUser.size >= MAX_PERSISTENT_SESSIONS)
-        return refuse(2, 'too many persistent sessions')
-      if (owner === undefined && (sessionsOf.get(user) ?? 0) >= MAX_PERSISTENT_SESSIONS_PER_USER)
-        return refuse(2, 'too many persistent sessions of this user')
-      claimSession(client.id, user)
-      sessions.expect(client.id) // expires unless a client holds it, even if this CONNECT never completes
-    }
-    users.set(client, { user: check.credential.bundle, credentialId: check.credential.id })
-    log.debug({ clientId: client.id, username, credential: check.credential.id }, 'MQTT client authenticated')
-    done(null, true)
+  userOf(clientId: string): string | undefined {
+    const client = this.#clients[clientId]
+    return client ? this.#users.get(client)?.user : undefined
   }
 
-  aedes.authorizePublish = (client, packet, done) => {
-    const topic = packet.topic
-    if (
-      client &&
-      (topic === CONTROLLER_TOPIC || topic === localTopic || topic === `${PRESENCE_TOPIC}/${client.id}`)
-    )
-      return done(null)
-    stats.publishesDenied++
-    log.warn(
-      { clientId: client?.id, user: client ? users.get(client)?.user : undefined, topic },
-      'MQTT publish denied',
-    )
-    done(new Error(`publishing to '${topic}' is not allowed`))
+  registrationRefusal(name: string, clientId: string | undefined, verb: 'register' | 'deregister') {
+    if (clientId === undefined) return undefined
+    const user = this.userOf(clientId)
+    const registeredBy = this.#registeredBy.get(name)
+    const refusal = registrationRefusal({ name, user, verb, taken: this.#taken, registeredBy })
+    if (refusal === undefined) return undefined
+    this.#stats.registrationsRefused++
+    this.#log.warn({ clientId, user, name, verb }, 'registration refused')
+    return refusal
   }
 
-  aedes.authorizeSubscribe = (client, sub, done) => {
-    const user = users.get(client)?.user
-    const why = subscribeRefusal(sub.topic, user)
-    if (why === REPLY_TUNNEL) {
-      if (user !== undefined) hold(client, user, sub.topic)
-      return done(null, sub)
-    }
-    if (why === undefined) return done(null, sub)
-    stats.subscriptionsDenied++
-    log.warn(
-      { clientId: client.id, user: users.get(client)?.user, topic: sub.topic, reason: why },
-      'MQTT subscription denied',
-    )
-    done(null, null) // SUBACK 0x80, the connection stays
+  actsFor(name: string, clientId: string): boolean {
+    const user = this.userOf(clientId)
+    return user !== undefined && mayActFor(user, name, this.#registeredBy.get(name))
   }
 
-  /** Why `user` may not subscribe to `topic`; `undefined` when it may, {@link REPLY_TUNNEL} when it may hold it. */
-  function subscribeRefusal(
-    topic: string,
-    user: string | undefined,
-  ): string | typeof REPLY_TUNNEL | undefined {
-    if (user === undefined) return 'not authenticated'
-    if (topic.includes('#') || topic.includes('+')) return 'wildcards are not allowed'
-    if (topic.startsWith('$')) return 'system topics are not allowed'
-    if (topic === PRESENCE_TOPIC) return undefined
-    if (topic === CONTROLLER_TOPIC || topic.startsWith(`${CONTROLLER_TOPIC}/`) || topic === localTopic)
-      return "the controller's topics are not readable"
-    const owner = tunnelOwner(topic)
-    if (owner !== undefined) return actsFor(user, owner) ? undefined : `tunnel of component '${owner}'`
-    if (COMPONENT_TUNNEL.test(topic)) return 'not a tunnel handed out to this client'
-    // a reply tunnel of the client's own choosing: its user's alone while one of its clients holds it
-    const holder = replyOwner(topic)
-    if (holder !== undefined && holder !== user) return `reply tunnel of another user ('${holder}')`
-    return REPLY_TUNNEL
+  replyTunnelOwner(topic: string): string | undefined {
+    return this.#replyTunnels.owner(topic)
   }
 
-  const timer = setInterval(() => {
-    for (const client of Object.values(clients)) {
-      const who = users.get(client)
-      if (!who) continue
-      let active = true
-      try {
-        active = options.credentials.isActive(who.credentialId)
-      } catch (err) {
-        log.warn({ err }, 'broker credential recheck failed')
-        return
-      }
-      if (active) continue
-      stats.revokedDisconnects++
-      log.warn(
-        { clientId: client.id, user: who.user, credential: who.credentialId },
-        'credential revoked: MQTT client disconnected',
-      )
-      users.delete(client)
-      client.close()
-    }
-  }, options.recheckMs ?? 5000)
-  timer.unref()
+  mayReplyTo(topic: string, clientId: string): boolean {
+    return mayReplyTo(this.#replyTunnels.owner(topic), this.userOf(clientId))
+  }
 
-  return {
-    userOf(clientId) {
-      const client = clients[clientId]
-      return client ? users.get(client)?.user : undefined
-    },
-    registrationRefusal(name, clientId, verb) {
-      if (clientId === undefined) return undefined
-      const user = this.userOf(clientId)
-      if (user !== undefined && ownsName(user, name, taken)) {
-        const by = registeredBy.get(name)
-        // a name registered by another user (before its credential existed) stays theirs until they deregister it
-        if (by === undefined || by === user) return undefined
-      }
-      stats.registrationsRefused++
-      log.warn({ clientId, user, name, verb }, 'registration refused')
-      return user === undefined
-        ? `may not ${verb} '${name}': the connection is not authenticated`
-        : `may not ${verb} '${name}': the connection is authenticated as '${user}'`
-    },
-    actsFor(name, clientId) {
-      const user = this.userOf(clientId)
-      return user !== undefined && actsFor(user, name)
-    },
-    replyTunnelOwner: replyOwner,
-    mayReplyTo(topic, clientId) {
-      const owner = replyOwner(topic)
-      return owner === undefined || owner === this.userOf(clientId)
-    },
-    bindController(controller) {
-      tunnelOwner = (topic) => controller.tunnelOwner(topic)
-      controller.onChange((event, c) => {
-        if (event === 'deregistered') registeredBy.delete(c.name)
-        if (event !== 'registered') return
-        const user = c.clientId === undefined ? undefined : this.userOf(c.clientId)
-        if (user !== undefined) registeredBy.set(c.name, user)
-        else registeredBy.delete(c.name)
-      })
-    },
-    stats: () => ({ ...stats, sessionOwners: sessionUser.size }),
-    close() {
-      clearInterval(timer)
-    },
+  bindController(controller: ControllerView): void {
+    this.#tunnelOwner = (topic) => controller.tunnelOwner(topic)
+    const off = controller.onChange((event, c) => {
+      if (event === 'deregistered') this.#registeredBy.delete(c.name)
+      if (event !== 'registered') return
+      const user = c.clientId === undefined ? undefined : this.userOf(c.clientId)
+      if (user !== undefined) this.#registeredBy.set(c.name, user)
+      else this.#registeredBy.delete(c.name)
+    })
+    this.#unlisten.push(off)
+  }
+
+  stats(): BrokerAuthStats {
+    return { ...this.#stats, sessionOwners: this.#sessionOwners.size }
+  }
+
+  close(): void {
+    clearInterval(this.#timer)
+    for (const off of this.#unlisten.splice(0)) off()
   }
 }

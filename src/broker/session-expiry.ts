@@ -16,8 +16,11 @@ export interface SessionExpiry {
    * it expires after the expiry like a disconnected one, so a CONNECT that never completes leaves nothing behind.
    */
   expect(clientId: string): void
-  /** Calls `listener` with each client id whose persistent session ended (expired, or replaced by a clean one). */
-  onEnd(listener: (clientId: string) => void): void
+  /**
+   * Calls `listener` with each client id whose persistent session ended (expired, or replaced by a clean one).
+   * @returns a function that removes `listener` again.
+   */
+  onEnd(listener: (clientId: string) => void): () => void
   stats(): SessionExpiryStats
   close(): void
 }
@@ -99,6 +102,10 @@ export function installSessionExpiry(aedes: Aedes, expiryMs: number, logger: Log
     },
     onEnd(listener) {
       listeners.push(listener)
+      return () => {
+        const i = listeners.indexOf(listener)
+        if (i >= 0) listeners.splice(i, 1)
+      }
     },
     stats: () => ({ persistentSessions: sessions.size, sessionsExpired: expired }),
     close() {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { deepFreeze } from '../deep-freeze.ts'
 import { createError } from '../errors.ts'
 import { type Config, DEFAULTS, ENV_VARS, OPTIONS } from './schema.ts'
 import { validateConfig } from './validate-config.ts'
@@ -45,14 +46,6 @@ function merge(into: Record<string, unknown>, from: Record<string, unknown> | un
         configurable: true,
       })
   }
-}
-
-function deepFreeze<T>(o: T): Readonly<T> {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v)
-    Object.freeze(o)
-  }
-  return o
 }
 
 /**

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { writeFileAtomic } from '../atomic-write.ts'
+import { describeValue as describe } from '../describe-value.ts'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { Json } from '../protocol/index.ts'
@@ -491,18 +492,4 @@ function isJson(value: unknown, seen = new Set<object>()): boolean {
     : Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every((v) => isJson(v, seen))
   seen.delete(value)
   return ok
-}
-
-/** "`-1` (number)", "`\"x\"` (string)", "nothing" — how a wrong value is shown in messages. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  if (text.length > 60) text = text.slice(0, 57) + '...'
-  return `\`${text}\` (${type})`
 }

@@ -5,6 +5,8 @@
 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { deepFreeze } from '../deep-freeze.ts'
+import { describeValue as describe } from '../describe-value.ts'
 import { createError } from '../errors.ts'
 import { isObject, type Json, type JsonObject, MAX_RESOURCE_CHARS } from '../protocol/index.ts'
 
@@ -234,23 +236,6 @@ function invalid(source: string, problems: ManifestProblem[]) {
     )
     .join('; ')
   return createError('GW_ERR_MANIFEST_INVALID', [source, text], { data: { problems } })
-}
-
-/** "`-1` (number)", "`\"x\"` (string)", "nothing". */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-  let text = JSON.stringify(value) ?? String(value)
-  if (text.length > 60) text = text.slice(0, 57) + '...'
-  return `\`${text}\` (${type})`
-}
-
-function deepFreeze<V>(value: V): V {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }
 
 /** The offset where strict JSON parsing of `text` fails (JSON.parse messages do not always carry it). */

@@ -1,21 +1,14 @@
 /**
- * The tokens area: API tokens of the web service (http-api.md §4), the root token file, token durations, and the
- * MQTT credentials of bundles for the embedded broker.
+ * The tokens area: API tokens of the web service (http-api.md §4), the root token file and token durations (the
+ * MQTT credentials of bundles live with the broker, src/broker).
  * Other areas reach it only through this file.
  * @module
  */
 
-export {
-  BROKER_CREDENTIALS_FILE,
-  BROKER_PASSWORD_PREFIX,
-  type BrokerCredentialCheck,
-  type BrokerCredentialInfo,
-  BrokerCredentialStore,
-  type BrokerCredentialStoreOptions,
-  BUNDLE_NAME_RULE,
-  type CreatedBrokerCredential,
-} from './broker-credential-store.ts'
+// secrets kept as SHA-256 with a throttled last use: the broker's credential store (src/broker) is built the same way
+export { LastUseRecorder, type LastUseRecorderOptions } from './last-use-recorder.ts'
 export { parseDuration } from './parse-duration.ts'
+export { randomId } from './random-id.ts'
 export {
   adoptRootToken,
   defaultTokenFilePath,
@@ -27,6 +20,7 @@ export {
   rotateRootToken,
   TOKEN_FILE_NAME,
 } from './root-token.ts'
+export { sha256 } from './sha256.ts'
 export {
   type CreatedToken,
   type CreateTokenOptions,

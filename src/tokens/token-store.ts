@@ -5,9 +5,9 @@
  */
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { describeValue } from '../describe-value.ts'
 import { createError, type GatewayError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { SqliteFile } from '../sqlite-file.ts'
@@ -203,7 +203,6 @@ export class TokenStore {
   static open(dataDir: string, options: TokenStoreOptions = {}): TokenStore {
     const path = join(dataDir, 'tokens.db')
     const log = (options.logger ?? silentLogger()).child({ component: 'tokens' })
-    checkDataDir(dataDir)
     const store = SqliteFile.open(
       path,
       {
@@ -211,6 +210,10 @@ export class TokenStore {
         schema: SCHEMA_V1,
         errorCode: 'GW_ERR_TOKEN_STORE',
         fullErrorCode: 'GW_ERR_TOKEN_STORE_FULL',
+        writeErrorCode: 'GW_ERR_TOKEN_STORE_WRITE',
+        probeDataDir: true,
+        name: 'token store',
+        logger: log,
       },
       (file) => new TokenStore(file, options.now ?? Date.now, log),
     )
@@ -366,23 +369,7 @@ export class TokenStore {
    * rolled the transaction back by then, so nothing was written; the next write is tried afresh.
    */
   #write<T>(what: string, fn: () => T): T {
-    try {
-      return fn()
-    } catch (err) {
-      const code = sqliteCode(err)
-      if (code === undefined) throw err
-      const error =
-        code === 'SQLITE_FULL'
-          ? createError('GW_ERR_TOKEN_STORE_FULL', [this.path, errorText(err)], { cause: err })
-          : STORAGE_FAILURE.test(code)
-            ? createError('GW_ERR_TOKEN_STORE_WRITE', [this.path, `${errorText(err)} (${code})`], {
-                cause: err,
-              })
-            : undefined
-      if (error === undefined) throw err
-      this.#log.error({ err, code, path: this.path }, `cannot ${what}: the token store cannot be written`)
-      throw error
-    }
+    return this.#file.write(what, fn)
   }
 
   /** Inserts a token for `secret`; call inside a transaction. A (rare) id collision draws a new id. */
@@ -451,48 +438,6 @@ function invalid(message: string): GatewayError {
   return createError('GW_ERR_TOKEN_INVALID', [message])
 }
 
-/** SQLite result codes (extended ones included) that mean "the storage refused the write". */
-const STORAGE_FAILURE = /^SQLITE_(READONLY|IOERR|CANTOPEN|PERM)(_|$)/
-
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Database.SqliteError ? err.code : undefined
-}
-
-/**
- * Creates `dataDir` (mode 0700) when missing and checks that a file can be created in it, so that a read-only or
- * foreign-owned data directory stops the start with an error that says so (SQLite would only say "unable to open
- * database file"). The probe is an empty file: a full disk is not refused here, only later writes fail.
- */
-function checkDataDir(dataDir: string): void {
-  const fail = (what: string, err: unknown): never => {
-    const e = err as NodeJS.ErrnoException
-    throw createError('GW_ERR_DATA_DIR_UNWRITABLE', [dataDir, `${what} (${e.code ?? errorText(err)})`], {
-      cause: err,
-    })
-  }
-  try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  } catch (err) {
-    fail('it cannot be created', err)
-  }
-  const probe = join(dataDir, `.tokens.db.probe-${process.pid}`)
-  try {
-    closeSync(openSync(probe, 'w', 0o600))
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why =
-      code === 'EROFS'
-        ? 'read-only file system'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'ENOSPC'
-            ? 'no space left on the device'
-            : errorText(err)
-    fail(why, err)
-  }
-  rmSync(probe, { force: true })
-}
-
 function toInfo(row: Row): TokenInfo {
   return {
     id: row.id,
@@ -506,20 +451,7 @@ function toInfo(row: Row): TokenInfo {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
-/** "`-1` (number)", "`\"x\"` (string)", "nothing" — how a wrong value is shown in messages. */
+/** "`-1` (number)", "`admin` (string)", "nothing" — how a wrong value is shown in messages. */
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-  let text: string
-  try {
-    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
-  } catch {
-    text = String(value)
-  }
-  if (text.length > 60) text = text.slice(0, 57) + '...'
-  return `\`${text}\` (${type})`
+  return describeValue(value, { strings: 'raw' })
 }

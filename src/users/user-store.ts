@@ -74,14 +74,23 @@ export class UserStore {
 
   /**
    * Opens (creating when needed, mode 0600) `<dataDir>/users.db`.
-   * @throws GW_ERR_USER_STORE when it cannot be opened or its schema is newer than this code knows.
+   * @throws GW_ERR_USER_STORE when it cannot be opened or its schema is newer than this code knows;
+   *   GW_ERR_USER_STORE_FULL when the disk is full.
    */
   static open(dataDir: string, options: { logger?: Logger; now?: () => number } = {}): UserStore {
     const path = join(dataDir, 'users.db')
     const log = (options.logger ?? silentLogger()).child({ component: 'users' })
     return SqliteFile.open(
       path,
-      { schemaVersion: USER_SCHEMA_VERSION, schema: SCHEMA_V1, errorCode: 'GW_ERR_USER_STORE' },
+      {
+        schemaVersion: USER_SCHEMA_VERSION,
+        schema: SCHEMA_V1,
+        errorCode: 'GW_ERR_USER_STORE',
+        fullErrorCode: 'GW_ERR_USER_STORE_FULL',
+        writeErrorCode: 'GW_ERR_USER_STORE_WRITE',
+        name: 'user store',
+        logger: log,
+      },
       (file) => new UserStore(file, options.now ?? Date.now, log),
     )
   }
@@ -114,6 +123,8 @@ export class UserStore {
   /**
    * Sets the password of `username`, creating the user when missing. The caller checks the password policy.
    * `mustChange` makes the next login change it first (initial and reset passwords).
+   * @throws GW_ERR_USER_STORE_FULL (disk full, 507) or GW_ERR_USER_STORE_WRITE (read-only, I/O error, 503) when
+   *   the database cannot be written: the password is unchanged then.
    */
   async setPassword(username: string, password: string, mustChange: boolean): Promise<UserInfo> {
     if (!USERNAME_RULE.test(username))
@@ -127,12 +138,15 @@ export class UserStore {
     let at = this.#now()
     if (prev && Date.parse(prev.password_changed_at) >= at) at = Date.parse(prev.password_changed_at) + 1
     const iso = new Date(at).toISOString()
-    db.prepare(
+    const upsert = db.prepare(
       `INSERT INTO users (username, password, must_change, created_at, password_changed_at)
        VALUES (@username, @password, @must_change, @at, @at)
        ON CONFLICT (username) DO UPDATE SET password = @password, must_change = @must_change,
          password_changed_at = @at`,
-    ).run({ username, password: hash, must_change: mustChange ? 1 : 0, at: iso })
+    )
+    this.#file.write('set a password', () =>
+      upsert.run({ username, password: hash, must_change: mustChange ? 1 : 0, at: iso }),
+    )
     this.#log.info({ username, mustChange }, prev ? 'password changed' : 'user created')
     return toInfo(this.#row(username) as Row)
   }

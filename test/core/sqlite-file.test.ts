@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { GatewayError } from '../../src/errors.ts'
-import { SqliteFile, type SqliteFileOptions } from '../../src/sqlite-file.ts'
+import { probeDataDir, SqliteFile, type SqliteFileOptions } from '../../src/sqlite-file.ts'
+import { logSink } from '../helpers/gateway.ts'
 
 const OPTIONS: SqliteFileOptions = {
   schemaVersion: 1,
@@ -100,4 +101,105 @@ test('after close, db throws "is closed" with the store error code; close again 
   file.close()
   file.close()
   rejects(() => file.db, 'GW_ERR_USER_STORE', /is closed/)
+})
+
+const WRITING: SqliteFileOptions = {
+  ...OPTIONS,
+  errorCode: 'GW_ERR_USER_STORE',
+  fullErrorCode: 'GW_ERR_USER_STORE_FULL',
+  writeErrorCode: 'GW_ERR_USER_STORE_WRITE',
+  name: 'user store',
+}
+
+test("write: SQLITE_FULL becomes the store's 507 error, a read-only database its 503 error, logged; others pass as they are", async (t) => {
+  const sink = logSink('error')
+  const file = SqliteFile.open(
+    join(await tempDir(t), 'things.db'),
+    { ...WRITING, logger: sink.logger },
+    (f) => f,
+  )
+  t.after(() => file.close())
+  const insert = file.db.prepare('INSERT INTO things (id) VALUES (?)')
+  assert.equal(
+    file.write('add a thing', () => insert.run('a').changes),
+    1,
+  )
+  // SQLite's own size cap answers SQLITE_FULL ("database or disk is full"), like a full disk
+  const pages = file.db.pragma('page_count', { simple: true }) as number
+  file.db.pragma(`max_page_count = ${pages}`)
+  const big = 'x'.repeat(64 * 1024)
+  assert.throws(
+    () => file.write('add a big thing', () => insert.run(big)),
+    (err: unknown) => {
+      assert.ok(err instanceof GatewayError, String(err))
+      assert.equal(err.code, 'GW_ERR_USER_STORE_FULL')
+      assert.equal(err.statusCode, 507)
+      assert.match(
+        err.message,
+        /things\.db cannot be written: no space left on the device \(database or disk is full\)/,
+      )
+      assert.equal((err.cause as { code?: string }).code, 'SQLITE_FULL')
+      return true
+    },
+  )
+  file.db.pragma('max_page_count = 1073741823')
+  file.db.pragma('query_only = ON') // every write now fails with SQLITE_READONLY
+  assert.throws(
+    () => file.write('add another thing', () => insert.run('b')),
+    (err: unknown) => {
+      assert.ok(err instanceof GatewayError, String(err))
+      assert.equal(err.code, 'GW_ERR_USER_STORE_WRITE')
+      assert.equal(err.statusCode, 503)
+      assert.match(err.message, /cannot be written: .*\(SQLITE_READONLY\)$/)
+      return true
+    },
+  )
+  assert.deepEqual(
+    sink.lines.filter((l) => l.level === 50).map((l) => l.msg),
+    [
+      'cannot add a big thing: the user store cannot be written',
+      'cannot add another thing: the user store cannot be written',
+    ],
+  )
+  file.db.pragma('query_only = OFF')
+  // a constraint violation is no storage failure: it passes unchanged
+  assert.throws(() => file.write('add a thing again', () => insert.run('a')), {
+    code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+  })
+  const plain = new Error('not SQLite')
+  assert.throws(
+    () =>
+      file.write('fail', () => {
+        throw plain
+      }),
+    (err) => err === plain,
+  )
+  assert.deepEqual(file.db.prepare('SELECT id FROM things').pluck().all(), ['a'], 'nothing was half written')
+})
+
+test('write without the write codes passes the SQLite error as it is', async (t) => {
+  const file = SqliteFile.open(join(await tempDir(t), 'things.db'), OPTIONS, (f) => f)
+  t.after(() => file.close())
+  file.db.pragma('query_only = ON')
+  const insert = file.db.prepare('INSERT INTO things (id) VALUES (?)')
+  assert.throws(() => file.write('add', () => insert.run('a')), { code: 'SQLITE_READONLY' })
+})
+
+test('probeDataDir: a directory that cannot be created is GW_ERR_DATA_DIR_UNWRITABLE naming it and the cause', async (t) => {
+  const root = await tempDir(t)
+  await writeFile(join(root, 'file'), 'a file where the directory should be')
+  const dataDir = join(root, 'file', 'data')
+  rejects(
+    () => probeDataDir(dataDir, '.probe'),
+    'GW_ERR_DATA_DIR_UNWRITABLE',
+    /it cannot be created \(ENOTDIR\)/,
+  )
+  rejects(
+    () => SqliteFile.open(join(dataDir, 'things.db'), { ...OPTIONS, probeDataDir: true }, (f) => f),
+    'GW_ERR_DATA_DIR_UNWRITABLE',
+    /is not writable/,
+  )
+  probeDataDir(join(root, 'fine'), '.probe') // creatable: no error, no probe left behind
+  assert.equal((await stat(join(root, 'fine'))).mode & 0o777, 0o700)
+  await assert.rejects(stat(join(root, 'fine', '.probe')), { code: 'ENOENT' })
 })

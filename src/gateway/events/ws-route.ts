@@ -2,7 +2,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { type RawData, WebSocketServer } from 'ws'
-import { createError, type ErrorCode } from '../../errors.ts'
+import { createError, type ErrorCallArgs, type ErrorCode } from '../../errors.ts'
 import { isObject, MAX_JSON_DEPTH, messageDepth } from '../../protocol/index.ts'
 import { errorReply } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
@@ -98,8 +98,8 @@ export function wsRoute(app: FastifyInstance, deps: PushRouteDeps): void {
             },
           },
         })
-        const error = (code: ErrorCode, args: unknown[], extra: Record<string, unknown> = {}) => {
-          const r = errorReply(code, args, extra)
+        const error = <C extends ErrorCode>(code: C, ...rest: ErrorCallArgs<C, Record<string, unknown>>) => {
+          const r = errorReply(code, ...rest)
           client.send(JSON.stringify({ type: 'error', ...r.body }))
         }
         ws.on('pong', () => {

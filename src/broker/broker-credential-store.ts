@@ -14,9 +14,7 @@ import type Database from 'better-sqlite3'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { SqliteFile } from '../sqlite-file.ts'
-import { LastUseRecorder } from './last-use-recorder.ts'
-import { randomId } from './random-id.ts'
-import { sha256 } from './sha256.ts'
+import { LastUseRecorder, randomId, sha256 } from '../tokens/index.ts'
 
 /** A credential as listings show it: never its password, never its hash. Times are ISO 8601 UTC. */
 export interface BrokerCredentialInfo {
@@ -150,14 +148,23 @@ export class BrokerCredentialStore {
 
   /**
    * Opens (creating when needed) `<dataDir>/broker-credentials.db`; the directory gets mode 0700 and the file 0600.
-   * @throws GW_ERR_BROKER_CREDENTIAL_STORE when it cannot be created or opened, or its schema is newer than ours.
+   * @throws GW_ERR_BROKER_CREDENTIAL_STORE when it cannot be created or opened, or its schema is newer than ours;
+   *   GW_ERR_BROKER_CREDENTIAL_FULL when the disk is full.
    */
   static open(dataDir: string, options: BrokerCredentialStoreOptions = {}): BrokerCredentialStore {
     const path = join(dataDir, BROKER_CREDENTIALS_FILE)
     const log = (options.logger ?? silentLogger()).child({ component: 'broker-credentials' })
     return SqliteFile.open(
       path,
-      { schemaVersion: SCHEMA_VERSION, schema: SCHEMA_V1, errorCode: 'GW_ERR_BROKER_CREDENTIAL_STORE' },
+      {
+        schemaVersion: SCHEMA_VERSION,
+        schema: SCHEMA_V1,
+        errorCode: 'GW_ERR_BROKER_CREDENTIAL_STORE',
+        fullErrorCode: 'GW_ERR_BROKER_CREDENTIAL_FULL',
+        writeErrorCode: 'GW_ERR_BROKER_CREDENTIAL_WRITE',
+        name: 'broker credential store',
+        logger: log,
+      },
       (file) => new BrokerCredentialStore(file, options.now ?? Date.now, log),
     )
   }
@@ -165,7 +172,9 @@ export class BrokerCredentialStore {
   /**
    * Issues a credential for `bundle` (also its MQTT user name); the password is returned this once.
    * @throws GW_ERR_BROKER_CREDENTIAL_INVALID when the bundle name breaks the registration name rule or the
-   *   description is empty or longer than 200 characters.
+   *   description is empty or longer than 200 characters; GW_ERR_BROKER_CREDENTIAL_FULL (disk full, 507) or
+   *   GW_ERR_BROKER_CREDENTIAL_WRITE (read-only, I/O error, 503) when the database cannot be written: nothing is
+   *   stored then.
    */
   create(bundle: string, options: { description?: string } = {}): CreatedBrokerCredential {
     const db = this.#open()
@@ -188,11 +197,15 @@ export class BrokerCredentialStore {
       last_used_at: null,
       revoked_at: null,
     }
-    db.transaction(() => {
-      do row.id = randomId('bc_')
-      while (this.#sql.byId.get(row.id) !== undefined)
-      this.#sql.insert.run(row)
-    }).immediate()
+    this.#file.write('create a broker credential', () =>
+      db
+        .transaction(() => {
+          do row.id = randomId('bc_')
+          while (this.#sql.byId.get(row.id) !== undefined)
+          this.#sql.insert.run(row)
+        })
+        .immediate(),
+    )
     this.#log.info({ id: row.id, bundle }, 'broker credential created')
     return { credential: toInfo(row), username: bundle, password }
   }
@@ -214,23 +227,27 @@ export class BrokerCredentialStore {
    * connected keep their connection until the broker's next check (see the broker's `recheck`); a new CONNECT
    * with a revoked password is refused at once.
    * @returns the credentials revoked now (empty when there was nothing active to revoke).
+   * @throws GW_ERR_BROKER_CREDENTIAL_FULL or GW_ERR_BROKER_CREDENTIAL_WRITE when the database cannot be written:
+   *   nothing is revoked then.
    */
   revoke(bundleOrId: string): BrokerCredentialInfo[] {
     const db = this.#open()
     const at = this.#iso()
-    const revoked = db
-      .transaction(() => {
-        if (bundleOrId.startsWith('bc_')) {
-          const row = this.#sql.byId.get(bundleOrId)
-          if (!row || row.revoked_at !== null) return []
-          this.#sql.revokeId.run(at, bundleOrId)
-          return [{ ...row, revoked_at: at }]
-        }
-        const rows = this.#sql.activeOf.all(bundleOrId)
-        this.#sql.revokeBundle.run(at, bundleOrId)
-        return rows.map((r) => ({ ...r, revoked_at: at }))
-      })
-      .immediate()
+    const revoked = this.#file.write('revoke a broker credential', () =>
+      db
+        .transaction(() => {
+          if (bundleOrId.startsWith('bc_')) {
+            const row = this.#sql.byId.get(bundleOrId)
+            if (!row || row.revoked_at !== null) return []
+            this.#sql.revokeId.run(at, bundleOrId)
+            return [{ ...row, revoked_at: at }]
+          }
+          const rows = this.#sql.activeOf.all(bundleOrId)
+          this.#sql.revokeBundle.run(at, bundleOrId)
+          return rows.map((r) => ({ ...r, revoked_at: at }))
+        })
+        .immediate(),
+    )
     for (const r of revoked) this.#log.info({ id: r.id, bundle: r.bundle }, 'broker credential revoked')
     return revoked.map(toInfo)
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
-import { BrokerCredentialStore } from '../../src/tokens/index.ts'
+import { BrokerCredentialStore } from '../../src/broker/index.ts'
 import { lifo } from '../helpers/gateway.ts'
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
