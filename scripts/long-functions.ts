@@ -38,37 +38,37 @@ export function sourceFiles(dir: string): string[] {
   return out.sort()
 }
 
-/** The name a function-like node is known by in messages. */
-function nameOf(node: ts.FunctionLikeDeclaration): string {
-  const own = node.name && ts.isIdentifier(node.name) ? node.name.text : node.name?.getText()
+/** The name a function-like node is known by: `name`, `Class.method`, `Class.constructor`, or `undefined`. */
+function ownName(node: ts.FunctionLikeDeclaration): string | undefined {
   const parent = node.parent
-  const owner =
-    ts.isClassLike(parent) && parent.name
-      ? `${parent.name.text}.`
-      : ts.isObjectLiteralExpression(parent)
-        ? ''
-        : ''
+  const owner = ts.isClassLike(parent) && parent.name ? `${parent.name.text}.` : ''
   if (ts.isConstructorDeclaration(node)) return `${owner}constructor`
-  if (own) return `${owner}${own}`
+  if (node.name) return `${owner}${ts.isIdentifier(node.name) ? node.name.text : node.name.getText()}`
   if (ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text
   if (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText()
-  return '<anonymous>'
+  return undefined
 }
 
-/** The functions of one source text, each with its length. */
+/**
+ * The functions of one source text, each with its length. A function without a name of its own (a callback) is
+ * named after the function it is written in: `wsRoute/<anonymous>`.
+ */
 export function functionsOf(file: string, text: string): Measured[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
   const out: Measured[] = []
   const lineOf = (pos: number) => source.getLineAndCharacterOfPosition(pos).line + 1
-  const visit = (node: ts.Node): void => {
+  const visit = (node: ts.Node, enclosing: string | undefined): void => {
+    let inside = enclosing
     if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
       const fn = node as ts.FunctionLikeDeclaration
+      const name = ownName(fn) ?? (enclosing ? `${enclosing}/<anonymous>` : '<anonymous>')
       const start = lineOf(fn.getStart(source))
-      out.push({ file, name: nameOf(fn), line: start, lines: lineOf(fn.getEnd()) - start + 1 })
+      out.push({ file, name, line: start, lines: lineOf(fn.getEnd()) - start + 1 })
+      inside = name
     }
-    ts.forEachChild(node, visit)
+    ts.forEachChild(node, (child) => visit(child, inside))
   }
-  visit(source)
+  visit(source, undefined)
   return out
 }
 
