@@ -1,55 +1,34 @@
 /**
  * Bundlegate server entry: the broker (embedded or external), the controller, the token store and the web
- * service, composed from their areas.
+ * service, composed from their areas. The steps live in src/server/; startGateway runs them in order.
  * @module
  */
-import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import {
-  BrokerCredentialStore,
-  brokerAuthRequired,
-  type EmbeddedBroker,
-  isLoopbackHost,
-  startBroker,
-} from './broker/index.ts'
+import type { BrokerCredentialStore, EmbeddedBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
-import {
-  type Controller,
-  type ControllerCoreOptions,
-  type RegistrationLimits,
-  type ReservedPattern,
-  startController,
-} from './controller/index.ts'
-import { createError } from './errors.ts'
-import { FileStore, UploadTickets } from './files/index.ts'
-import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
+import type { Controller, ControllerCoreOptions } from './controller/index.ts'
+import type { FileStore } from './files/index.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
-import { readPem } from './read-pem.ts'
-import { defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
-import { type ConsoleUsers, openConsoleUsers } from './users/index.ts'
+import type { GatewayMetrics } from './metrics/index.ts'
+import {
+  Closers,
+  controllerOptions,
+  listenMetrics,
+  openAuthStores,
+  openFileStore,
+  openMetrics,
+  type Phase,
+  startGatewayBroker,
+  startGatewayController,
+  startWebService,
+} from './server/index.ts'
+import { ensureRootToken, type TokenStore } from './tokens/index.ts'
+import type { ConsoleUsers } from './users/index.ts'
 
 export type { Config } from './config/index.ts'
 export { DEFAULTS, loadConfig } from './config/index.ts'
 export type { ComponentInfo, Controller, Outcome } from './controller/index.ts'
-
-/** Resources the web service serves itself: no bundle may register them or anything below them ([HA-11]). */
-export const GATEWAY_RESOURCES: readonly ReservedPattern[] = GATEWAY_PREFIXES.map((prefix) => ({
-  prefix,
-  owner: 'gateway',
-}))
-
-/** The registration bounds of `controller.*` (docs/config.md). */
-function registrationLimits(c: Config['controller']): RegistrationLimits {
-  return {
-    maxComponentsPerClient: c.maxComponentsPerClient,
-    maxComponents: c.maxComponents,
-    maxResourcesPerComponent: c.maxResourcesPerComponent,
-    maxResources: c.maxResources,
-    registrationsPerSec: c.registrationsPerSec,
-    registrationBurst: c.registrationBurst,
-  }
-}
+export { GATEWAY_RESOURCES } from './server/index.ts'
 
 /** A running gateway. */
 export interface Gateway {
@@ -95,209 +74,51 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
   const cfg = config ?? (await loadConfig())
   const logger = deps.logger ?? createLogger({ level: cfg.log.level })
   const log = logger.child({ component: 'gateway' })
-  const opened: Array<() => Promise<void> | void> = []
-  const unwind = async () => {
-    for (const close of opened.reverse()) await close()
-  }
+  const closers = new Closers() // the shutdown: everything below, closed in reverse
+  const phase: Phase = { starting: true, closing: false }
   try {
-    let tokens: TokenStore | undefined
-    let tokenFile: string | undefined
-    let consoleUsers: ConsoleUsers | undefined
-    if (cfg.http.auth) {
-      const dataDir = resolve(cfg.data.dir)
-      tokens = TokenStore.open(dataDir, { logger })
-      const store = tokens
-      opened.push(() => store.close())
-      tokenFile = cfg.data.tokenFile ? resolve(cfg.data.tokenFile) : defaultTokenFilePath(dataDir)
-      // The root token file and the console's admin user come last, once every listener is bound (below).
-      if (cfg.http.console) {
-        const cu = await openConsoleUsers(dataDir, cfg.http, logger)
-        consoleUsers = cu
-        opened.push(() => cu.users.close())
-      }
-    } else {
-      log.warn('authentication is OFF: every caller of /api/v1 is an admin (development only)')
-    }
-
-    const metrics = cfg.metrics.enabled ? new GatewayMetrics() : undefined
-    if (metrics) opened.push(() => metrics.close())
-    const coreOptions: ControllerCoreOptions = {
-      mode: cfg.controller.mode,
-      liveness: cfg.controller.liveness,
-      localId: cfg.controller.localId || undefined,
-      logger,
-      reserved: GATEWAY_RESOURCES,
-      limits: registrationLimits(cfg.controller),
-      ...(metrics ? { observer: metrics.observer } : {}),
-      jsonDepth: cfg.limits.jsonDepth,
-      ...deps.controller,
-    }
-    let broker: EmbeddedBroker | undefined
-    let controller: Controller
-    let brokerUrl: string
-    let brokerCredentials: BrokerCredentialStore | undefined
-    if (cfg.broker.url) {
-      const mqtt: Record<string, string | Buffer> = {}
-      if (cfg.broker.username) mqtt.username = cfg.broker.username
-      if (cfg.broker.password) mqtt.password = cfg.broker.password
-      if (cfg.broker.caFile) mqtt.ca = readPem(cfg.broker.caFile, 'broker.caFile')
-      if (cfg.broker.certFile) mqtt.cert = readPem(cfg.broker.certFile, 'broker.certFile')
-      if (cfg.broker.keyFile) mqtt.key = readPem(cfg.broker.keyFile, 'broker.keyFile')
-      controller = await startController(
-        { external: { url: cfg.broker.url, mqtt, connectTimeoutMs: cfg.broker.connectTimeoutMs } },
-        coreOptions,
-      )
-      brokerUrl = cfg.broker.url
-    } else {
-      if (brokerAuthRequired(cfg.broker)) {
-        const store = BrokerCredentialStore.open(resolve(cfg.data.dir), { logger })
-        brokerCredentials = store
-        opened.push(() => store.close())
-      } else if (!isLoopbackHost(cfg.broker.host)) {
-        log.warn(
-          { host: cfg.broker.host },
-          'MQTT authentication is OFF on a broker reachable from the network: any client can read and forge messages',
-        )
-      }
-      const credentials = brokerCredentials
-      broker = await startBroker({
-        host: cfg.broker.host,
-        port: cfg.broker.port,
-        sessionExpiryMs: cfg.broker.sessionExpirySec * 1000,
-        logger,
-        localId: cfg.controller.localId || undefined,
-        ...(credentials ? { auth: { credentials, localId: cfg.controller.localId || undefined } } : {}),
-      })
-      const b = broker
-      opened.push(() => b.close())
-      const auth = broker.auth
-      if (auth) {
-        coreOptions.registrationGuard = (name, clientId, verb) =>
-          auth.registrationRefusal(name, clientId, verb)
-        coreOptions.componentGuard = (name, clientId) => auth.actsFor(name, clientId)
-        coreOptions.replyTunnelGuard = (tunnel, clientId) => auth.mayReplyTo(tunnel, clientId)
-      }
-      metrics?.bindBroker(broker.aedes)
-      controller = await startController({ embedded: broker.aedes }, coreOptions)
-      const core = controller.core
-      auth?.bindController(core)
-      brokerUrl = broker.url
-    }
-    const ctl = controller
-    opened.push(() => ctl.close())
-    metrics?.bindController(ctl.core)
-    let metricsListener: MetricsListener | undefined
-    if (metrics && cfg.metrics.host) {
-      const ml = await startMetricsListener(metrics, {
-        host: cfg.metrics.host,
-        port: cfg.metrics.port,
-        logger,
-        accessLog: cfg.metrics.accessLog,
-      })
-      metricsListener = ml
-      opened.push(() => ml.close())
-    }
-
-    const files = await FileStore.open(join(resolve(cfg.data.dir), 'files'), { ...cfg.files, logger })
-    opened.push(() => files.close())
-    let closing = false
-    let starting = true
-    const http = buildGateway({
-      core: controller.core,
-      tokens,
-      logger,
-      debug: cfg.http.debug,
-      events: cfg.events,
-      ...(metrics ? { metrics } : {}),
-      observability: { accessLog: cfg.metrics.accessLog, serveMetrics: !cfg.metrics.host },
-      jsonDepth: cfg.limits.jsonDepth,
-      files: {
-        store: files,
-        tickets: new UploadTickets({ ttlMs: cfg.files.ticketSec * 1000 }),
-        limits: cfg.files,
-      },
-      console: {
-        auth: consoleUsers,
-        serve: cfg.http.console,
-        info: {
-          rootTokenFile: tokenFile ?? null,
-          sessionIdleSec: cfg.http.sessionIdleSec,
-          sessionMaxSec: cfg.http.sessionMaxSec,
-        },
-      },
-      hosts: { listenHost: cfg.http.host, allowedHosts: cfg.http.allowedHosts },
-      bounds: {
-        headersTimeoutMs: cfg.http.headersTimeoutMs,
-        requestTimeoutMs: cfg.http.requestTimeoutMs,
-        keepAliveTimeoutMs: cfg.http.keepAliveTimeoutMs,
-        maxConnections: cfg.http.maxConnections,
-      },
-      rateLimit: {
-        perSecond: cfg.http.rateLimitPerSec,
-        burst: cfg.http.rateLimitBurst,
-        anonPerSecond: cfg.http.rateLimitAnonPerSec,
-        anonBurst: cfg.http.rateLimitAnonBurst,
-      },
-      ready: () => {
-        if (closing) return 'the gateway is stopping'
-        if (starting) return 'the gateway is starting'
-        if (!ctl.connected) return 'the controller is not connected to the broker'
-        return undefined
-      },
-    })
-    opened.push(() => http.close())
-    try {
-      await http.listen({ host: cfg.http.host, port: cfg.http.port })
-    } catch (err) {
-      throw createError('GW_ERR_HTTP_LISTEN', [cfg.http.host, cfg.http.port, listenReason(err)], {
-        cause: err,
-      })
-    }
+    const auth = await openAuthStores(cfg, logger, log, closers)
+    const metrics = openMetrics(cfg, closers)
+    const coreOptions = controllerOptions(cfg, logger, metrics, deps.controller)
+    const mqtt = await startGatewayBroker(cfg, logger, log, closers)
+    const controller = await startGatewayController(mqtt, coreOptions, metrics, closers)
+    const metricsListener = await listenMetrics(cfg, metrics, logger, closers)
+    const files = await openFileStore(cfg, logger, closers)
+    const parts = { ...auth, controller, files, metrics, logger, phase }
+    const { http, httpUrl } = await startWebService(cfg, parts, closers)
     // Every listener is bound: only now the first-start side effects that print or write a one-time secret, so
     // that a start that fails (a busy port) consumes none of them and the retry shows them (issue 12).
-    if (tokens && tokenFile) await ensureRootToken(tokens, tokenFile, { logger })
-    await consoleUsers?.ensureInitialAdmin()
-    starting = false
-    const address = http.server.address()
-    const port = typeof address === 'object' && address ? address.port : cfg.http.port
-    const host = cfg.http.host.includes(':') ? `[${cfg.http.host}]` : cfg.http.host
-    const httpUrl = `http://${host}:${port}`
+    if (auth.tokens && auth.tokenFile) await ensureRootToken(auth.tokens, auth.tokenFile, { logger })
+    await auth.consoleUsers?.ensureInitialAdmin()
+    phase.starting = false
     log.info(
-      { url: `${httpUrl}/api/v1`, console: cfg.http.console ? `${httpUrl}/` : undefined, tokenFile },
+      {
+        url: `${httpUrl}/api/v1`,
+        console: cfg.http.console ? `${httpUrl}/` : undefined,
+        tokenFile: auth.tokenFile,
+      },
       'web service listening',
     )
-
-    let closed: Promise<void> | undefined
     return {
       config: cfg,
-      brokerUrl,
-      broker,
+      brokerUrl: mqtt.brokerUrl,
+      broker: mqtt.broker,
       controller,
       http,
       httpUrl,
-      tokens,
-      tokenFile,
-      consoleUsers,
-      brokerCredentials,
+      ...auth,
+      brokerCredentials: mqtt.brokerCredentials,
       files,
       logger,
       metrics,
       metricsUrl: metricsListener?.url,
       close() {
-        closing = true
-        closed ??= unwind()
-        return closed
+        phase.closing = true
+        return closers.closeAll()
       },
     }
   } catch (err) {
-    await unwind()
+    await closers.closeAll()
     throw err
   }
-}
-
-/** "address already in use" rather than Node's "listen EADDRINUSE: address already in use 127.0.0.1:8080". */
-function listenReason(err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  const text = e.message ?? String(err)
-  return e.code ? `${text.replace(/^listen \w+: /, '').replace(/ \S+:\d+$/, '')} (${e.code})` : text
 }

@@ -1,77 +1,23 @@
 import { randomBytes } from 'node:crypto'
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { DropLog } from '../drop-log.ts'
-import { createError, GatewayError } from '../errors.ts'
+import { createError } from '../errors.ts'
 import { createLogger, type Logger } from '../logger.ts'
-import {
-  bundleResponse,
-  classifySdk,
-  clientPresenceTopic,
-  type Envelope,
-  isObject,
-  type Json,
-  MAX_JSON_DEPTH,
-  type ParseOptions,
-  PRESENCE_TOPIC,
-  parsePayload,
-  requestIdOf,
-  tooDeepAnswer,
-} from '../protocol/index.ts'
-import { BundleError } from './bundle-error.ts'
+import { type Envelope, type Json, MAX_JSON_DEPTH } from '../protocol/index.ts'
+import { BundleConnection } from './bundle-connection.ts'
+import type { BundleOptions } from './bundle-options.ts'
 import { ConfigStore, type ConfigStoreOptions } from './config-store.ts'
-import {
-  brokerCredentialsFromEnv,
-  brokerTlsFromEnv,
-  brokerUrlFromEnv,
-  debugFromEnv,
-  jsonDepthFromEnv,
-  publishQosFromEnv,
-} from './env.ts'
-import { BundleFiles, fileFields, withUploadTarget } from './files.ts'
-import { encodeResponse, TOO_DEEP_DROP, tooDeepRequest } from './intake-guard.ts'
+import { Dispatcher } from './dispatcher.ts'
+import { debugFromEnv, jsonDepthFromEnv } from './env.ts'
+import { BundleFiles } from './files.ts'
 import { loadManifest, type Manifest, validateManifest } from './manifest.ts'
-import type {
-  Answer,
-  EventHandler,
-  EventMessage,
-  RequestHandler,
-  RequestMessage,
-  Respond,
-} from './message.ts'
+import type { EventHandler, RequestHandler } from './message.ts'
 import { watchParent } from './parent-watch.ts'
 import { deriveAllProfiles } from './profiles.ts'
-import { PublishWindow } from './publish-window.ts'
 import { type Publish, Publisher } from './publisher.ts'
 import { Registrar } from './registrar.ts'
-import { withRequestId } from './request-context.ts'
 import { type Declared, kDeclared } from './route.ts'
-import { type EventSpec, queryOf, type RouteMatch, Router, type RouteSpec } from './router.ts'
+import { type EventSpec, Router, type RouteSpec } from './router.ts'
 
-/** Options of a bundle. */
-export interface BundleOptions {
-  /** The bundle directory: `bundle.json` and `data/` live here. `BUNDLE_DIR` overrides it. @default process.cwd() */
-  dir?: string
-  /** The manifest as an object, instead of reading `<dir>/bundle.json`. */
-  manifest?: unknown
-  /** @default BROKER_URL, else BROKER_PORT_1883_TCP_ADDR/PORT, else 'mqtt://127.0.0.1:1883' */
-  brokerUrl?: string
-  /** Extra mqtt.js options: username, password (default BROKER_USERNAME/BROKER_PASSWORD), TLS (ca, cert, key, …). */
-  mqtt?: IClientOptions
-  /** @default a pino logger at LOG_LEVEL (info) */
-  logger?: Logger
-  /** Put stack traces in 500 answers. @default BUNDLE_DEBUG=1 or SANJI_ENV=debug */
-  debug?: boolean
-  /** Stop cleanly on SIGINT and SIGTERM. @default true */
-  signals?: boolean
-  /** MQTT client id. @default 'bg-' + 16 random hex characters */
-  clientId?: string
-  /**
-   * QoS of everything the bundle publishes (answers, requests, events). 2 is what the wire protocol prescribes
-   * (§2.2); 1 costs two MQTT packets per message instead of four (see docs/performance.md); duplicates are harmless
-   * since answers are matched by id once. @default BUNDLE_PUBLISH_QOS, else 2
-   */
-  publishQos?: 0 | 1 | 2
-}
+export type { BundleOptions } from './bundle-options.ts'
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -101,29 +47,35 @@ export class Bundle {
   readonly #replyTunnel = randomBytes(16).toString('hex')
   readonly #tunnels = new Map<'model' | 'view', string>()
   readonly #stores: ConfigStore<Json>[] = []
-  readonly #debug: boolean
   readonly #publisher: Publisher
+  readonly #dispatcher: Dispatcher
   #manifest: Manifest | undefined
-  #client: MqttClient | undefined
-  #window: PublishWindow | undefined
+  #connection: BundleConnection | undefined
   #registrar: Registrar | undefined
   #state: State = 'new'
   #registered = false
   #onRegistered: (() => void) | undefined
   #signalHandler: (() => void) | undefined
   #initialized: Promise<void> = Promise.resolve()
-  readonly #parse: ParseOptions = { maxDepth: jsonDepthFromEnv() ?? MAX_JSON_DEPTH }
-  #dropLog: DropLog | undefined
 
   constructor(options: BundleOptions = {}) {
     this.#options = options
     this.dir = process.env.BUNDLE_DIR || options.dir || process.cwd()
     this.log = options.logger ?? createLogger()
     this.clientId = options.clientId ?? `bg-${randomBytes(8).toString('hex')}`
-    this.#debug = options.debug ?? debugFromEnv()
     this.#publisher = new Publisher({
       replyTunnel: this.#replyTunnel,
       send: (payload) => this.#send(payload),
+    })
+    this.#dispatcher = new Dispatcher({
+      router: this.#router,
+      publisher: this.#publisher,
+      log: () => this.log,
+      name: () => this.name,
+      send: (payload) => this.#send(payload),
+      debug: options.debug ?? debugFromEnv(),
+      parse: { maxDepth: jsonDepthFromEnv() ?? MAX_JSON_DEPTH },
+      onPresence: (msg) => this.#onPresence(msg),
     })
   }
 
@@ -237,7 +189,7 @@ export class Bundle {
         log: this.log,
         replyTunnel: this.#replyTunnel,
         clientId: this.clientId,
-        swapTunnel: (role, tunnel) => this.#swapTunnel(role, tunnel),
+        swapTunnel: async (role, tunnel) => this.#connection?.swapTunnel(role, tunnel),
       },
       deriveAllProfiles(this.#manifest, this.#router.specs().routes),
     )
@@ -252,7 +204,7 @@ export class Bundle {
       await this.init()
     } catch (err) {
       this.#registrar.stop()
-      this.#client?.end(true) // it may still be connecting: force it closed, no reconnects
+      this.#connection?.destroy() // it may still be connecting: force it closed, no reconnects
       this.#state = 'stopped'
       throw err
     }
@@ -272,13 +224,7 @@ export class Bundle {
     } catch (err) {
       this.log.error({ err }, 'beforeStop failed')
     }
-    const client = this.#client
-    if (client?.connected) {
-      // §8.3: a clean disconnect suppresses the will, so say it ourselves.
-      const bye = JSON.stringify({ clientId: this.clientId, state: 'offline' })
-      await within(client.publishAsync(clientPresenceTopic(this.clientId), bye, { qos: 1 }), 1000)
-    }
-    if (client) await endWithin(client, 2000)
+    await this.#connection?.close() // §8.3: a goodbye on the presence topic, then the disconnect
     this.#publisher.rejectAll(createError('GW_ERR_BUNDLE_STOPPED', [this.#manifest?.name ?? this.clientId]))
     for (const s of this.#stores.splice(0)) await s.close()
     this.#state = 'stopped'
@@ -289,60 +235,18 @@ export class Bundle {
     this.log.debug('stopped')
   }
 
-  // ------------------------------------------------------------ connection
+  // ------------------------------------------------------------ connection (bundle-connection.ts)
 
   #connect(): void {
-    const url = this.#options.brokerUrl ?? brokerUrlFromEnv()
-    this.log.debug({ url }, 'connecting to broker')
-    const will = { clientId: this.clientId, state: 'offline' }
-    const client = mqtt.connect(url, {
+    this.#connection = new BundleConnection({
       clientId: this.clientId,
-      clean: true,
-      reconnectPeriod: 500, // back within ~0.5 s of the broker (the controller uses the same period)
-      connectTimeout: 5000,
-      keepalive: 30,
-      protocolVersion: 4,
-      ...brokerCredentialsFromEnv(), // BROKER_USERNAME / BROKER_PASSWORD (docs/security.md)
-      ...brokerTlsFromEnv(), // BROKER_CA_FILE / BROKER_CERT_FILE / BROKER_KEY_FILE (docs/external-broker.md)
-      ...this.#options.mqtt,
-      // [WP-47] the will tells the controller we are gone (external brokers).
-      will: {
-        topic: clientPresenceTopic(this.clientId),
-        payload: Buffer.from(JSON.stringify(will)),
-        qos: 1,
-        retain: false,
-      },
+      replyTunnel: this.#replyTunnel,
+      tunnels: this.#tunnels,
+      options: this.#options,
+      log: () => this.log,
+      onMessage: (topic, payload) => this.#dispatcher.onMessage(topic, payload),
+      onConnect: () => this.#register(),
     })
-    this.#client = client
-    this.#window = new PublishWindow(client, this.#options.publishQos ?? publishQosFromEnv())
-    client.on('connect', () => this.#onConnect(client, url))
-    client.on('message', (topic, payload) => this.#onMessage(topic, payload))
-    client.on('offline', () => this.log.warn({ url }, 'broker connection lost, reconnecting'))
-    client.on('error', (err) => this.log.warn({ url, err: err.message }, 'broker connection error'))
-  }
-
-  #onConnect(client: MqttClient, url: string): void {
-    ;(client.stream as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true)
-    this.log.debug({ url }, 'connection established')
-    // Our reply tunnel, the controller's presence (QoS 1, §8.4) and the tunnels we already hold (§4.6 step 1).
-    const subs: Record<string, { qos: 0 | 1 }> = {
-      [this.#replyTunnel]: { qos: 0 },
-      [PRESENCE_TOPIC]: { qos: 1 },
-    }
-    for (const topic of Object.keys(subs)) this.log.debug({ topic }, 'subscribe')
-    client.subscribe(subs, (err) => {
-      if (err) this.log.error({ err }, 'subscribe failed')
-    })
-    // Apart: a broker with an ACL refuses tunnels the controller no longer knows (it restarted); that is expected,
-    // and the registration below brings new ones.
-    const held = [...new Set(this.#tunnels.values())]
-    if (held.length > 0) {
-      for (const topic of held) this.log.debug({ topic }, 'subscribe')
-      client.subscribe(held, { qos: 0 }, (err) => {
-        if (err) this.log.debug({ err: err.message, topics: held }, 'previous tunnels not granted')
-      })
-    }
-    this.#register()
   }
 
   /** Runs the registration routine; the first success calls run(). */
@@ -367,44 +271,14 @@ export class Bundle {
       )
   }
 
-  async #swapTunnel(role: 'model' | 'view', tunnel: string): Promise<void> {
-    const client = this.#client
-    if (!client) return
-    const previous = this.#tunnels.get(role)
-    this.#tunnels.set(role, tunnel)
-    if (previous !== tunnel) {
-      this.log.debug({ topic: tunnel }, 'subscribe')
-      await client.subscribeAsync(tunnel, { qos: 0 }) // rejects when the broker refuses it (SUBACK 0x80)
-    }
-    this.#saySubscribed(client, tunnel)
-    if (previous === tunnel) return
-    if (previous !== undefined && ![...this.#tunnels.values()].includes(previous)) {
-      this.log.debug({ topic: previous }, 'unsubscribe')
-      await client.unsubscribeAsync(previous).catch(() => undefined)
-    }
-  }
-
-  /**
-   * Bundlegate only (docs/protocol.md, Choices): after the SUBACK of a component tunnel, tell the controller on our
-   * own presence topic (§2.1, §8.3) that the tunnel is listened to, so that it stops holding messages for it. MQTT
-   * keeps a connection's packets in order, so the subscription is in place before the controller reads this. The
-   * original controller never subscribes presence topics and sees nothing.
-   */
-  #saySubscribed(client: MqttClient, tunnel: string): void {
-    const payload = JSON.stringify({ clientId: this.clientId, state: 'subscribed', tunnel })
-    client.publish(clientPresenceTopic(this.clientId), payload, { qos: 1 }, (err) => {
-      if (err) this.log.debug({ err: err.message, tunnel }, 'subscribed notice not sent')
-    })
-  }
-
   #send(payload: string): Promise<void> {
-    const window = this.#window
-    if (!window) {
+    const connection = this.#connection
+    if (!connection) {
       return Promise.reject(
         createError('GW_ERR_BUNDLE_NOT_CONNECTED', [this.#manifest?.name ?? this.clientId]),
       )
     }
-    return window.publish('/controller', payload)
+    return connection.send(payload)
   }
 
   #installSignals(): void {
@@ -422,44 +296,7 @@ export class Bundle {
     process.on('SIGTERM', handler)
   }
 
-  // ------------------------------------------------------------ dispatch
-
-  #onMessage(topic: string, payload: Buffer): void {
-    const parsed = parsePayload(payload, this.#parse)
-    if (!parsed.ok && parsed.reason === 'too-deep') {
-      // §8.9: never parsed; a request is answered 400 from its shallow head, anything else dropped and counted
-      this.#dropLog ??= new DropLog(this.log)
-      this.#dropLog.drop(TOO_DEEP_DROP, { topic, depth: parsed.depth, limit: parsed.limit })
-      const request = tooDeepRequest(parsed)
-      if (request) this.#answer(request, { code: 400, data: tooDeepAnswer(parsed.depth, parsed.limit) })
-      return
-    }
-    if (!parsed.ok) {
-      this.log.debug({ topic, reason: parsed.reason }, 'message dropped')
-      return
-    }
-    const msg = parsed.message
-    if (topic === PRESENCE_TOPIC) {
-      this.#onPresence(msg)
-      return
-    }
-    // [§3.2] the SDK rule; REQUEST, DIRECT and HOOK go to request handlers.
-    switch (classifySdk(msg)) {
-      case 'RESPONSE':
-        if (!this.#publisher.resolve(msg)) this.#dispatchEvent(stripForEvent(msg)) // §6 item 5: how views observe
-        return
-      case 'REQUEST':
-      case 'DIRECT':
-      case 'HOOK':
-        this.#dispatchRequest(msg)
-        return
-      case 'EVENT':
-        this.#dispatchEvent(msg)
-        return
-      default:
-        this.log.debug({ topic }, 'unknown message type dropped')
-    }
-  }
+  // ------------------------------------------------------------ the controller's presence (dispatch: dispatcher.ts)
 
   /**
    * [WP-45][WP-46] the controller announces itself after every (re)connect, once its subscription is acknowledged.
@@ -492,141 +329,4 @@ export class Bundle {
       Math.floor(Math.random() * 1000),
     ).unref()
   }
-
-  #dispatchRequest(raw: Envelope): void {
-    const method = String(raw.method).toLowerCase()
-    const resource = String(raw.resource)
-    const matches = this.#router.routes(method, resource)
-    if (matches.length === 0) {
-      this.#answer(raw, { code: 404, data: { message: `Route '${resource}' not found.` } })
-      return
-    }
-    const query = queryOf(resource)
-    for (const m of matches) void this.#invoke(m, raw, method, resource, query)
-  }
-
-  async #invoke(
-    m: RouteMatch<RequestHandler>,
-    raw: Envelope,
-    method: string,
-    resource: string,
-    query: ReturnType<typeof queryOf>,
-  ): Promise<void> {
-    let answered = false
-    const requestId = requestIdOf(raw) // [WP-61]
-    const respond: Respond = (answer: Answer = {}) => {
-      if (answered) {
-        this.log.warn(
-          { resource, method, requestId },
-          'response() called twice; the second answer is dropped',
-        )
-        return
-      }
-      answered = true
-      this.#answer(raw, answer)
-    }
-    if (m.validate && !m.validate(raw.data)) {
-      const errors = m.validate.errors ?? []
-      const message = errors.map((e) => `data${e.instancePath} ${e.message ?? 'is invalid'}`).join(', ')
-      respond({ code: 400, data: { message, errors: JSON.parse(JSON.stringify(errors)) as Json } })
-      return
-    }
-    const message: RequestMessage = {
-      id: raw.id as number,
-      method,
-      resource,
-      data: raw.data,
-      param: m.param,
-      query,
-      caller: isObject(raw.caller) ? (raw.caller as unknown as RequestMessage['caller']) : undefined,
-      sign: Array.isArray(raw.sign) ? (raw.sign as string[]) : undefined,
-      requestId,
-      raw,
-      ...fileFields(raw.data),
-    }
-    this.log.debug({ resource, method, requestId }, 'request')
-    try {
-      const result = await withRequestId(requestId, () =>
-        withUploadTarget(message.upload, () => m.handler(message, respond)),
-      )
-      if (!answered) respond({ data: result === undefined ? null : (result as Json) })
-    } catch (err) {
-      if (answered) {
-        this.log.error({ err, resource, method, requestId }, 'handler failed after answering')
-        return
-      }
-      if (err instanceof BundleError) {
-        respond({ code: err.code, data: { ...err.data, message: err.message } })
-        return
-      }
-      this.log.error({ err, resource, method, requestId }, 'handler failed')
-      if (err instanceof GatewayError) {
-        // One of our own errors (e.g. GW_ERR_STORE_WRITE on a full disk): its status and `{message, code}`, so the
-        // caller sees the cause (docs/errors.md).
-        const status = err.statusCode >= 400 && err.statusCode <= 599 ? err.statusCode : 500
-        const data: Record<string, Json> = { message: err.message, code: err.code }
-        if (this.#debug) data.traceback = err.stack ?? String(err)
-        respond({ code: status, data })
-        return
-      }
-      const data: Record<string, Json> = { message: 'Internal Error.' }
-      if (this.#debug) data.traceback = err instanceof Error ? (err.stack ?? String(err)) : String(err)
-      respond({ code: 500, data })
-    }
-  }
-
-  #answer(request: Envelope, answer: Answer): void {
-    const response = bundleResponse(request, answer.code ?? 200, answer.data, this.name)
-    const text = encodeResponse(response, (err) => this.log.error({ err }, 'answer cannot be serialised'))
-    this.#send(text).catch((err: unknown) => this.log.warn({ err }, 'answer not sent'))
-  }
-
-  #dispatchEvent(raw: Envelope): void {
-    if (typeof raw.method !== 'string' || typeof raw.resource !== 'string') return
-    const method = raw.method.toLowerCase()
-    const matches = this.#router.events(method, raw.resource)
-    if (matches.length === 0) return
-    const query = queryOf(raw.resource)
-    for (const m of matches) {
-      const message: EventMessage = {
-        method,
-        resource: raw.resource,
-        code: typeof raw.code === 'number' ? raw.code : undefined,
-        data: raw.data,
-        param: m.param,
-        query,
-        raw,
-      }
-      Promise.resolve()
-        .then(() => m.handler(message))
-        .catch((err: unknown) => this.log.error({ err, resource: raw.resource }, 'event handler failed'))
-    }
-  }
-}
-
-/** Waits for `p` at most `ms`; failures and lateness are ignored (used on the way out). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    p.catch(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ])
-  clearTimeout(timer)
-}
-
-/** Ends the MQTT connection, forcing it after `ms` (a broker that is gone never acknowledges). */
-async function endWithin(client: MqttClient, ms: number): Promise<void> {
-  await within(client.endAsync(), ms)
-  if (!client.disconnected) client.end(true)
-}
-
-/** §6 item 5: a response nobody waits for becomes an event without id, sign, tunnel, query and param. */
-function stripForEvent(msg: Envelope): Envelope {
-  const out: Envelope = { ...msg }
-  delete out.id
-  delete out.sign
-  delete out.tunnel
-  delete out.query
-  delete out.param
-  return out
 }

@@ -9,13 +9,8 @@ import type { ValidateFunction } from 'ajv'
 import { createError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { isObject, type Json } from '../protocol/index.ts'
-import {
-  ConfigStore,
-  type ConfigStoreOptions,
-  type ConfigStoreStatus,
-  compileSchema,
-  errorsText,
-} from './config-store.ts'
+import { ConfigStore, type ConfigStoreOptions, type ConfigStoreStatus } from './config-store.ts'
+import { compileSchema, errorsText } from './json-schema.ts'
 
 /** Options of {@link Collection.open}. */
 export interface CollectionOptions {

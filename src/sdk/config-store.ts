@@ -4,52 +4,23 @@
  * @module
  */
 
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { writeFileAtomic } from '../atomic-write.ts'
-import { describeValue as describe } from '../describe-value.ts'
+import { join } from 'node:path'
+import type { ValidateFunction } from 'ajv'
 import { createError } from '../errors.ts'
-import { type Logger, silentLogger } from '../logger.ts'
+import type { Logger } from '../logger.ts'
 import type { Json } from '../protocol/index.ts'
+import { type Files, load, readCandidate, removeStaleTemps, writeOrFail } from './config-store-load.ts'
+import { type ConfigStoreOptions, checkOptions, describe } from './config-store-options.ts'
+import { errorsText } from './json-schema.ts'
+
+export type { ConfigStoreAttempt } from './config-store-load.ts'
+export { type ConfigStoreOptions, DEFAULT_BACKUP_INTERVAL_MS } from './config-store-options.ts'
 
 /**
  * Where the loaded data came from: the current file (`existing`), the shipped `<name>.json.factory`, the
  * `<name>.json.backup`, or `options.defaults`.
  */
 export type ConfigStoreStatus = 'existing' | 'factory' | 'backup' | 'defaults'
-
-/** Options of {@link ConfigStore.open}. */
-export interface ConfigStoreOptions<T extends Json = Json> {
-  /** How often the backup is refreshed from the current file; 0 disables it. @default 43_200_000 (12 h) */
-  backupIntervalMs?: number
-  /** A JSON Schema (ajv 8) the data must match, on load and on every save. */
-  schema?: object
-  /** Used (and saved) when neither the current file, the backup nor the factory file can be loaded. */
-  defaults?: T
-  /** pino logger; a child `{ component: 'config-store', store: name }` is used. @default silentLogger() */
-  logger?: Logger
-}
-
-/** One file {@link ConfigStore.open} tried and why it could not be used. */
-export interface ConfigStoreAttempt {
-  file: string
-  reason: string
-}
-
-/** The default backup interval: 12 hours. */
-export const DEFAULT_BACKUP_INTERVAL_MS = 12 * 60 * 60 * 1000
-/** setInterval() cannot wait longer than this. */
-const MAX_INTERVAL_MS = 2_147_483_647
-
-type Candidate = { ok: true; value: Json; text: string } | { ok: false; missing: boolean; reason: string }
-
-interface Files {
-  dir: string
-  json: string
-  backup: string
-  factory: string
-}
 
 interface Init<T> {
   name: string
@@ -274,222 +245,4 @@ export class ConfigStore<T extends Json = Json> {
       })
     return this.#backingUp
   }
-}
-
-async function load(
-  name: string,
-  files: Files,
-  validate: ValidateFunction | undefined,
-  defaults: Json | undefined,
-  log: Logger,
-): Promise<{ value: Json; status: ConfigStoreStatus; text: string }> {
-  const current = await readCandidate(files.json, validate)
-  if (current.ok) {
-    log.debug({ file: files.json, status: 'existing' }, 'config loaded')
-    return { value: current.value, status: 'existing', text: current.text }
-  }
-  const tried: ConfigStoreAttempt[] = []
-  let trouble = false
-  if (current.missing) {
-    tried.push({ file: files.json, reason: current.reason })
-  } else {
-    trouble = true
-    const aside = `${files.json}.corrupt-${new Date().toISOString().replaceAll(':', '')}`
-    try {
-      await rename(files.json, aside)
-      tried.push({ file: files.json, reason: `${current.reason} (moved to ${basename(aside)})` })
-      log.warn(
-        { file: files.json, reason: current.reason, movedTo: aside },
-        'config file is broken, moved aside',
-      )
-    } catch (err) {
-      tried.push({ file: files.json, reason: current.reason })
-      log.warn(
-        { err, file: files.json, reason: current.reason },
-        'config file is broken and cannot be moved aside',
-      )
-    }
-  }
-  // A missing current file means "start from the factory"; a broken one means "restore the latest backup".
-  const order: Array<['backup' | 'factory', string]> = current.missing
-    ? [
-        ['factory', files.factory],
-        ['backup', files.backup],
-      ]
-    : [
-        ['backup', files.backup],
-        ['factory', files.factory],
-      ]
-  for (const [status, file] of order) {
-    const candidate = await readCandidate(file, validate)
-    if (candidate.ok) {
-      await writeOrFail(name, files.json, candidate.text)
-      const fields = { file: files.json, from: file, status }
-      if (status === 'factory' && !trouble) log.debug(fields, 'config created from factory file')
-      else log.warn(fields, `config recovered from ${status} file`)
-      return { value: candidate.value, status, text: candidate.text }
-    }
-    if (!candidate.missing) trouble = true
-    tried.push({ file, reason: candidate.reason })
-  }
-  if (defaults !== undefined) {
-    await mkdir(files.dir, { recursive: true }).catch(() => {})
-    const text = JSON.stringify(defaults, null, 2) + '\n'
-    await writeOrFail(name, files.json, text)
-    const fields = { file: files.json, status: 'defaults' }
-    if (trouble) log.warn(fields, 'config recovered from defaults')
-    else log.debug(fields, 'config created from defaults')
-    return { value: structuredClone(defaults), status: 'defaults', text }
-  }
-  throw createError('GW_ERR_STORE_LOAD', [name, tried.map((a) => `${a.file}: ${a.reason}`).join('; ')], {
-    data: { tried },
-  })
-}
-
-/** Reads, parses and validates one file without throwing. */
-async function readCandidate(file: string, validate: ValidateFunction | undefined): Promise<Candidate> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    if (e.code === 'ENOENT') return { ok: false, missing: true, reason: 'not found' }
-    return { ok: false, missing: false, reason: `unreadable (${e.message})` }
-  }
-  if (text.trim() === '') return { ok: false, missing: false, reason: 'empty file' }
-  let value: Json
-  try {
-    value = JSON.parse(text.replace(/^\uFEFF/, '')) as Json
-  } catch (err) {
-    return { ok: false, missing: false, reason: `invalid JSON (${(err as Error).message})` }
-  }
-  if (validate && !validate(value)) {
-    return {
-      ok: false,
-      missing: false,
-      reason: `does not match the schema (${errorsText(validate.errors ?? [])})`,
-    }
-  }
-  return { ok: true, value, text }
-}
-
-async function writeOrFail(name: string, file: string, text: string): Promise<void> {
-  try {
-    await writeFileAtomic(file, text)
-  } catch (err) {
-    throw createError('GW_ERR_STORE_WRITE', [name, `${file}: ${(err as Error).message}`], {
-      cause: err,
-      data: { file },
-    })
-  }
-}
-
-const TEMP = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/
-
-/** Removes temp files a killed writer of this store left behind (only those of processes that no longer run). */
-async function removeStaleTemps(dataDir: string, name: string, log: Logger): Promise<void> {
-  let entries: string[]
-  try {
-    entries = await readdir(dataDir)
-  } catch {
-    return
-  }
-  const bases = new Set([`${name}.json`, `${name}.json.backup`])
-  for (const entry of entries) {
-    const m = TEMP.exec(entry)
-    if (!m || !bases.has(m[1]!)) continue
-    const pid = Number(m[2])
-    if (pid === process.pid || isRunning(pid)) continue
-    const file = join(dataDir, entry)
-    await rm(file, { force: true }).then(
-      () => log.debug({ file }, 'stale temp file removed'),
-      () => {},
-    )
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-function checkOptions(
-  name: unknown,
-  dir: unknown,
-  options: unknown,
-): { backupIntervalMs: number; validate: ValidateFunction | undefined; logger: Logger } {
-  const label = typeof name === 'string' && name !== '' ? name : String(name)
-  const fail = (text: string, cause?: unknown): never => {
-    throw createError('GW_ERR_STORE_INVALID', [label, text], cause === undefined ? {} : { cause })
-  }
-  if (typeof name !== 'string' || !/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') {
-    fail(`Expected \`name\` to be a file name without path separators, got ${describe(name)}`)
-  }
-  if (typeof dir !== 'string' || dir === '')
-    fail(`Expected \`dir\` to be a non-empty string, got ${describe(dir)}`)
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail(`Expected \`options\` to be an object, got ${describe(options)}`)
-  }
-  const o = options as ConfigStoreOptions
-  const interval = o.backupIntervalMs ?? DEFAULT_BACKUP_INTERVAL_MS
-  if (typeof interval !== 'number' || !Number.isSafeInteger(interval) || interval < 0) {
-    fail(`Expected \`backupIntervalMs\` to be a non-negative integer, got ${describe(interval)}`)
-  }
-  if (interval > MAX_INTERVAL_MS) {
-    fail(`Expected \`backupIntervalMs\` to be at most ${MAX_INTERVAL_MS}, got ${describe(interval)}`)
-  }
-  let validate: ValidateFunction | undefined
-  if (o.schema !== undefined) {
-    if (typeof o.schema !== 'object' || o.schema === null || Array.isArray(o.schema)) {
-      fail(`Expected \`schema\` to be a JSON Schema object, got ${describe(o.schema)}`)
-    }
-    try {
-      validate = compileSchema(o.schema)
-    } catch (err) {
-      fail(`Expected \`schema\` to be a valid JSON Schema: ${(err as Error).message}`, err)
-    }
-  }
-  if (o.defaults !== undefined) {
-    if (!isJson(o.defaults)) fail(`Expected \`defaults\` to be a JSON value, got ${describe(o.defaults)}`)
-    if (validate && !validate(o.defaults)) {
-      fail(`Expected \`defaults\` to match the schema: ${errorsText(validate.errors ?? [])}`)
-    }
-  }
-  const logger = o.logger ?? silentLogger()
-  if (
-    typeof logger !== 'object' ||
-    logger === null ||
-    typeof logger.child !== 'function' ||
-    typeof logger.debug !== 'function' ||
-    typeof logger.warn !== 'function'
-  ) {
-    fail(`Expected \`logger\` to be a pino logger, got ${describe(logger)}`)
-  }
-  return { backupIntervalMs: interval, validate, logger }
-}
-
-/** Compiles a JSON Schema with ajv 8: all errors, strict keywords, formats not checked (no ajv-formats). */
-export function compileSchema(schema: object): ValidateFunction {
-  return new Ajv({ allErrors: true, validateFormats: false, logger: false }).compile(schema)
-}
-
-/** Ajv errors as one readable line, e.g. "data/port must be integer, data must have required property 'host'". */
-export function errorsText(errors: readonly ErrorObject[], dataVar = 'data'): string {
-  return errors.map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`).join(', ')
-}
-
-function isJson(value: unknown, seen = new Set<object>()): boolean {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true
-  if (typeof value === 'number') return Number.isFinite(value)
-  if (typeof value !== 'object' || seen.has(value)) return false
-  seen.add(value)
-  const ok = Array.isArray(value)
-    ? value.every((v) => isJson(v, seen))
-    : Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every((v) => isJson(v, seen))
-  seen.delete(value)
-  return ok
 }

@@ -9,6 +9,7 @@ import { deepFreeze } from '../deep-freeze.ts'
 import { describeValue as describe } from '../describe-value.ts'
 import { createError } from '../errors.ts'
 import { isObject, type Json, type JsonObject, MAX_RESOURCE_CHARS } from '../protocol/index.ts'
+import { jsonErrorOffset } from './json-error-offset.ts'
 
 /** The role of a bundle or of one of its resources. */
 export type ManifestRole = 'model' | 'view'
@@ -236,91 +237,4 @@ function invalid(source: string, problems: ManifestProblem[]) {
     )
     .join('; ')
   return createError('GW_ERR_MANIFEST_INVALID', [source, text], { data: { problems } })
-}
-
-/** The offset where strict JSON parsing of `text` fails (JSON.parse messages do not always carry it). */
-function jsonErrorOffset(text: string): number {
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-  const stop = new Error('stop')
-  let i = 0
-  const fail = (): never => {
-    throw stop
-  }
-  const ws = (): void => {
-    while (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r') i++
-  }
-  const string = (): void => {
-    i++
-    for (;;) {
-      const c = text[i]
-      if (c === undefined || c < ' ') fail()
-      if (c === '"') {
-        i++
-        return
-      }
-      if (c === '\\') {
-        const e = text[i + 1]
-        if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2
-        else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6
-        else {
-          i++
-          fail()
-        }
-      } else i++
-    }
-  }
-  const value = (): void => {
-    ws()
-    const c = text[i]
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']'
-      i++
-      ws()
-      if (text[i] === close) {
-        i++
-        return
-      }
-      for (;;) {
-        if (close === '}') {
-          ws()
-          if (text[i] !== '"') fail()
-          string()
-          ws()
-          if (text[i] !== ':') fail()
-          i++
-        }
-        value()
-        ws()
-        if (text[i] === ',') i++
-        else if (text[i] === close) {
-          i++
-          return
-        } else fail()
-      }
-    }
-    if (c === '"') {
-      string()
-      return
-    }
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length
-        return
-      }
-    }
-    NUMBER.lastIndex = i
-    if (NUMBER.test(text)) {
-      i = NUMBER.lastIndex
-      return
-    }
-    fail()
-  }
-  try {
-    value()
-    ws()
-    if (i < text.length) fail()
-  } catch (err) {
-    if (err !== stop) throw err
-  }
-  return Math.min(i, text.length)
 }

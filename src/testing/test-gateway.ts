@@ -1,13 +1,12 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig } from '../config/index.ts'
-import { createLogger, type Logger } from '../logger.ts'
+import { rm } from 'node:fs/promises'
+import type { Logger } from '../logger.ts'
 import type { Envelope, Json } from '../protocol/index.ts'
-import { type Bundle, type BundleOptions, kRetarget } from '../sdk/bundle.ts'
-import { type Gateway, startGateway } from '../server.ts'
-import { copyBundleDir } from './bundle-dir.ts'
-import { captureLogger, type LogLine } from './log-capture.ts'
+import type { Bundle } from '../sdk/bundle.ts'
+import type { Gateway } from '../server.ts'
+import { injectRequest } from './inject-request.ts'
+import { launchGateway } from './launch-gateway.ts'
+import type { LogLine } from './log-capture.ts'
+import { startBundleOn } from './start-bundle.ts'
 
 /** Options of {@link startTestGateway}. */
 export interface TestGatewayOptions {
@@ -106,8 +105,6 @@ export interface TestGateway {
   close(): Promise<void>
 }
 
-const PASS_THROUGH_PATHS = /^\/(api\/|health$|ready$)/
-
 /**
  * Starts a gateway for tests: embedded broker and web service on free loopback ports, a temp data directory with
  * the root token file, logs silent. Start bundles on it, send requests, close it:
@@ -119,77 +116,23 @@ const PASS_THROUGH_PATHS = /^\/(api\/|health$|ready$)/
  * await gw.close()
  */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const root = await mkdtemp(join(tmpdir(), 'bundlegate-test-'))
-  const dataDir = join(root, 'gateway')
-  const capture = captureLogger()
-  const logger =
-    options.logger ?? (options.logLevel ? createLogger({ level: options.logLevel }) : capture.logger)
-  let gateway: Gateway
-  let token: string
-  try {
-    const config = await loadConfig({
-      env: {},
-      flags: {
-        broker: { host: '127.0.0.1', port: 0 },
-        controller: { mode: options.mode ?? 'default', liveness: options.liveness ?? true },
-        http: {
-          host: '127.0.0.1',
-          port: 0,
-          auth: options.auth ?? true,
-          debug: options.debug ?? false,
-          console: options.console ?? false,
-        },
-        data: { dir: dataDir, tokenFile: join(dataDir, 'mx-api-token') },
-        log: { level: 'silent' },
-      },
-    })
-    await mkdir(dataDir, { recursive: true })
-    gateway = await startGateway(config, { logger })
-    try {
-      token = gateway.tokenFile ? (await readFile(gateway.tokenFile, 'utf8')).trim() : ''
-    } catch (err) {
-      await gateway.close()
-      throw err
-    }
-  } catch (err) {
-    await rm(root, { recursive: true, force: true })
-    throw err
-  }
-
+  const { root, dataDir, gateway, token, logger, lines } = await launchGateway(options)
   const bundles: Bundle[] = []
   let bundleDirs = 0
   let closed: Promise<void> | undefined
-
-  const request = async <T = Json>(
+  const request = <T = Json>(
     method: string,
     resource: string,
     data?: Json,
-    requestOptions: HttpRequestOptions = {},
-  ): Promise<HttpAnswer<T>> => {
-    const url = PASS_THROUGH_PATHS.test(resource) ? resource : `/api/v1${resource}`
-    const headers: Record<string, string> = { ...requestOptions.headers }
-    const secret = requestOptions.token === undefined ? token : requestOptions.token
-    if (secret) headers['mx-api-token'] = secret
-    let payload: string | undefined
-    if (data !== undefined) {
-      headers['content-type'] ??= 'application/json'
-      payload = JSON.stringify(data)
-    }
-    const res = await gateway.http.inject({
-      method: method.toUpperCase() as 'GET',
-      url,
-      headers,
-      ...(payload === undefined ? {} : { payload }),
-    })
-    let body: unknown = null
-    if (res.body !== '') {
-      try {
-        body = JSON.parse(res.body)
-      } catch {
-        body = res.body
-      }
-    }
-    return { status: res.statusCode, body: body as T, headers: res.headers }
+    requestOptions?: HttpRequestOptions,
+  ) => injectRequest<T>(gateway, token, method, resource, data, requestOptions)
+  const target = {
+    brokerUrl: gateway.brokerUrl,
+    root,
+    logger,
+    lines,
+    bundles,
+    nextDir: () => `bundle-${++bundleDirs}`,
   }
 
   const kit: TestGateway = {
@@ -198,7 +141,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     httpUrl: gateway.httpUrl,
     token,
     dataDir,
-    logs: capture.lines,
+    logs: lines,
     request,
 
     async mqttRequest(method, resource, data) {
@@ -223,34 +166,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 
     async startBundle<B extends Bundle>(bundle: B, bundleOptions: StartBundleOptions = {}): Promise<B> {
       if (closed !== undefined) throw new Error('startBundle() after close()')
-      const overrides: BundleOptions = { brokerUrl: gateway.brokerUrl, signals: false }
-      if (bundleOptions.logger) overrides.logger = bundleOptions.logger
-      if (bundleOptions.isolate ?? true) {
-        const dir = join(root, `bundle-${++bundleDirs}`)
-        await copyBundleDir(bundle.dir, dir)
-        overrides.dir = dir
-      }
-      bundle[kRetarget](overrides, logger)
-      bundles.push(bundle)
-      const timeoutMs = bundleOptions.timeoutMs ?? 5000
-      const warnings = capture.lines.length
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs)
-      })
-      try {
-        if ((await Promise.race([bundle.start(), timedOut])) === 'timeout') {
-          await bundle.stop()
-          const why = [...new Set(capture.lines.slice(warnings).map(describe))]
-          throw new Error(
-            `bundle '${safeName(bundle)}' did not register within ${timeoutMs} ms` +
-              (why.length > 0 ? `: ${why.join('; ')}` : ''),
-          )
-        }
-      } finally {
-        clearTimeout(timer)
-      }
-      return bundle
+      return startBundleOn(target, bundle, bundleOptions)
     },
 
     close() {
@@ -263,24 +179,4 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
   }
   return kit
-}
-
-/** `registration refused, retrying (resource '/tokens' is already provided by 'gateway')`. */
-function describe(line: LogLine): string {
-  const detail = [line.data, line.err].map((d) =>
-    d && typeof d === 'object' && typeof (d as { message?: unknown }).message === 'string'
-      ? (d as { message: string }).message
-      : undefined,
-  )
-  const extra =
-    detail.find((d) => d !== undefined) ?? (line.code === undefined ? undefined : `code ${line.code}`)
-  return extra === undefined ? String(line.msg) : `${String(line.msg)} (${extra})`
-}
-
-function safeName(bundle: Bundle): string {
-  try {
-    return bundle.name
-  } catch {
-    return bundle.dir
-  }
 }

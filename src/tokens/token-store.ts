@@ -7,134 +7,43 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { describeValue } from '../describe-value.ts'
-import { createError, type GatewayError } from '../errors.ts'
+import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { SqliteFile } from '../sqlite-file.ts'
 import { LastUseRecorder } from './last-use-recorder.ts'
 import { randomId } from './random-id.ts'
 import { sha256 } from './sha256.ts'
+import { prepareStatements, type Row, SCHEMA_V1, type Statements, toInfo } from './token-schema.ts'
+import {
+  type CreatedToken,
+  type CreateTokenOptions,
+  LAST_USED_RESOLUTION_MS,
+  TOKEN_SCHEMA_VERSION,
+  TOKEN_SECRET_BYTES,
+  TOKEN_SECRET_PREFIX,
+  type TokenInfo,
+  type TokenStoreOptions,
+  type VerifyResult,
+} from './token-types.ts'
+import { type Fields, validateCreate } from './validate-create.ts'
 
-/** What a token may do (http-api.md §3). `admin` belongs to the root token only. */
-export type TokenScope = 'read' | 'readwrite' | 'admin'
+export {
+  type CreatedToken,
+  type CreateTokenOptions,
+  LAST_USED_RESOLUTION_MS,
+  MAX_EXPIRES_IN_SEC,
+  TOKEN_SCHEMA_VERSION,
+  TOKEN_SECRET_BYTES,
+  TOKEN_SECRET_PREFIX,
+  type TokenInfo,
+  type TokenScope,
+  type TokenStoreOptions,
+  type VerifyFailure,
+  type VerifyResult,
+} from './token-types.ts'
 
-/** A token as the API shows it: never its secret, never its hash. Times are ISO 8601 UTC. [HA-7] */
-export interface TokenInfo {
-  /** Public, short, stable id: `tk_` and 10 lowercase base32 characters. */
-  id: string
-  /** What the token is for, as given at creation (trimmed). */
-  description: string
-  /** What the token may do. */
-  scope: TokenScope
-  /** When the token was created. */
-  createdAt: string
-  /** When the token was last accepted by {@link TokenStore.verify}, to within 60 s; `null` if never. */
-  lastUsedAt: string | null
-  /** When the token stops being accepted; `null` for never. */
-  expiresAt: string | null
-  /** When the token was revoked; `null` while it is not. */
-  revokedAt: string | null
-  /** Whether this is the root token of the token file (see root-token.ts). */
-  root: boolean
-}
-
-/** Options of {@link TokenStore.open}. */
-export interface TokenStoreOptions {
-  /** pino logger; a child `{ component: 'tokens' }` is used. @default silentLogger() */
-  logger?: Logger
-  /** The clock, in ms since the epoch: creation, expiry and last-used times. @default Date.now */
-  now?: () => number
-}
-
-/** What {@link TokenStore.create} takes. */
-export interface CreateTokenOptions {
-  /**
-   * What the token is for: a string of 1 to 200 characters once trimmed.
-   * @example 'Grafana dashboard'
-   */
-  description: string
-  /**
-   * What the token may do; `admin` only together with `root: true`.
-   * @example 'read'
-   */
-  scope: TokenScope
-  /**
-   * Lifetime in seconds, a positive integer of at most {@link MAX_EXPIRES_IN_SEC}; no expiry when absent.
-   * @default undefined (never expires)
-   * @example 2_592_000
-   */
-  expiresInSec?: number
-  /**
-   * Marks the root token of the token file; only a root token may have scope `admin`.
-   * @default false
-   * @example true
-   */
-  root?: boolean
-}
-
-/** A new token and its secret; the secret is not kept anywhere and cannot be shown again. */
-export interface CreatedToken {
-  token: TokenInfo
-  /** `bgt_` + base64url of 32 random bytes. */
-  secret: string
-}
-
-/** Why {@link TokenStore.verify} refused a secret. */
-export type VerifyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired'
-
-/** The answer of {@link TokenStore.verify}. */
-export type VerifyResult = { ok: true; token: TokenInfo } | { ok: false; reason: VerifyFailure }
-
-/** The prefix that makes a Bundlegate secret recognisable. [HA-6] */
-export const TOKEN_SECRET_PREFIX = 'bgt_'
-/** Random bytes in a secret: 256 bits. [HA-6] */
-export const TOKEN_SECRET_BYTES = 32
-/** The longest lifetime a token may be given: 100 years of 365 days. */
-export const MAX_EXPIRES_IN_SEC = 100 * 365 * 24 * 60 * 60
-/** `lastUsedAt` is written at most once per this many ms per token, so requests do not cause writes. */
-export const LAST_USED_RESOLUTION_MS = 60_000
-/** The schema version this code writes (`PRAGMA user_version`). */
-export const TOKEN_SCHEMA_VERSION = 1
-
-const DESCRIPTION_MAX = 200
 const SECRET_PATTERN = /^bgt_[A-Za-z0-9_-]{43}$/
 const ROOT_DESCRIPTION = 'root token'
-
-const SCHEMA_V1 = `
-CREATE TABLE tokens (
-  id TEXT PRIMARY KEY NOT NULL CHECK (id GLOB 'tk_*'),
-  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
-  description TEXT NOT NULL,
-  scope TEXT NOT NULL CHECK (scope IN ('read', 'readwrite', 'admin')),
-  created_at TEXT NOT NULL,
-  last_used_at TEXT,
-  expires_at TEXT,
-  revoked_at TEXT,
-  root INTEGER NOT NULL DEFAULT 0 CHECK (root IN (0, 1))
-) STRICT;
-`
-
-interface Row {
-  id: string
-  hash: Buffer
-  description: string
-  scope: TokenScope
-  created_at: string
-  last_used_at: string | null
-  expires_at: string | null
-  revoked_at: string | null
-  root: number
-}
-
-interface Statements {
-  insert: Database.Statement<[Row]>
-  byId: Database.Statement<[string], Row>
-  byHash: Database.Statement<[Buffer], Row>
-  list: Database.Statement<[], Row>
-  revoke: Database.Statement<[string, string]>
-  revokeRoots: Database.Statement<[string]>
-  dataVersion: Database.Statement<[], number>
-}
 
 /**
  * The token database. Every call is synchronous (better-sqlite3). Accepted tokens are cached, but the cache is
@@ -168,18 +77,7 @@ export class TokenStore {
     this.#file = file
     this.#now = now
     this.#log = log
-    this.#sql = {
-      insert: db.prepare(
-        `INSERT INTO tokens (id, hash, description, scope, created_at, last_used_at, expires_at, revoked_at, root)
-         VALUES (@id, @hash, @description, @scope, @created_at, @last_used_at, @expires_at, @revoked_at, @root)`,
-      ),
-      byId: db.prepare('SELECT * FROM tokens WHERE id = ?'),
-      byHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
-      list: db.prepare('SELECT * FROM tokens ORDER BY created_at DESC, rowid DESC'),
-      revoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      revokeRoots: db.prepare('UPDATE tokens SET revoked_at = ? WHERE root = 1 AND revoked_at IS NULL'),
-      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    }
+    this.#sql = prepareStatements(db)
     this.#lastUse = new LastUseRecorder({
       touch: db.prepare(
         'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
@@ -394,64 +292,4 @@ export class TokenStore {
     this.#sql.insert.run(row)
     return toInfo(row)
   }
-}
-
-interface Fields {
-  description: string
-  scope: TokenScope
-  expiresInSec: number | undefined
-  root: boolean
-}
-
-function validateCreate(options: CreateTokenOptions): Fields {
-  if (typeof options !== 'object' || options === null)
-    throw invalid(`Expected the token options to be an object, got ${describe(options)}`)
-  const { description, scope, expiresInSec, root = false } = options
-  if (typeof root !== 'boolean') throw invalid(`Expected \`root\` to be a boolean, got ${describe(root)}`)
-  if (typeof description !== 'string')
-    throw invalid(
-      `Expected \`description\` to be a string of 1 to ${DESCRIPTION_MAX} characters, got ${describe(description)}`,
-    )
-  const trimmed = description.trim()
-  if (trimmed.length === 0 || trimmed.length > DESCRIPTION_MAX)
-    throw invalid(
-      `Expected \`description\` to be a string of 1 to ${DESCRIPTION_MAX} characters once trimmed, got ` +
-        `${describe(description)} of ${trimmed.length} characters once trimmed`,
-    )
-  const scopes: readonly TokenScope[] = root ? ['read', 'readwrite', 'admin'] : ['read', 'readwrite']
-  if (!scopes.includes(scope)) {
-    const expected = root ? 'read, readwrite or admin' : 'read or readwrite'
-    const hint = scope === 'admin' ? ' (admin belongs to the root token only)' : ''
-    throw invalid(`Expected \`scope\` to be ${expected}, got ${describe(scope)}${hint}`)
-  }
-  if (
-    expiresInSec !== undefined &&
-    !(Number.isSafeInteger(expiresInSec) && expiresInSec > 0 && expiresInSec <= MAX_EXPIRES_IN_SEC)
-  )
-    throw invalid(
-      `Expected \`expiresInSec\` to be a positive integer of at most ${MAX_EXPIRES_IN_SEC} (seconds), got ${describe(expiresInSec)}`,
-    )
-  return { description: trimmed, scope, expiresInSec, root }
-}
-
-function invalid(message: string): GatewayError {
-  return createError('GW_ERR_TOKEN_INVALID', [message])
-}
-
-function toInfo(row: Row): TokenInfo {
-  return {
-    id: row.id,
-    description: row.description,
-    scope: row.scope,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    root: row.root === 1,
-  }
-}
-
-/** "`-1` (number)", "`admin` (string)", "nothing" — how a wrong value is shown in messages. */
-function describe(value: unknown): string {
-  return describeValue(value, { strings: 'raw' })
 }

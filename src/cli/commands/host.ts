@@ -6,8 +6,8 @@ import { brokerUrlFromEnv } from '../../sdk/env.ts'
 import { parse } from '../args.ts'
 import { CONFIG_OPTIONS } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
+import { issueCredential } from '../run-credential.ts'
 import { untilStopped } from '../until-stopped.ts'
-import { issueCredential } from './run.ts'
 
 const HELP = `Usage: bundlegate host <dir>... [options]
 

@@ -51,34 +51,8 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
   const store = TokenStore.open(dataDir, { logger: silentLogger() })
   try {
     switch (sub) {
-      case 'create': {
-        if (values.scope !== 'read' && values.scope !== 'readwrite') {
-          throw createError('GW_ERR_CLI_USAGE', [
-            `Expected \`--scope\` to be read or readwrite, got \`${values.scope ?? 'nothing'}\``,
-          ])
-        }
-        if (values.description === undefined)
-          throw createError('GW_ERR_CLI_USAGE', ['--description is required'])
-        const { token, secret } = store.create({
-          description: values.description,
-          scope: values.scope,
-          ...(values.expires === undefined
-            ? {}
-            : { expiresInSec: usage(() => parseDuration(values.expires as string)) }),
-        })
-        if (values.json) {
-          line(io.out, JSON.stringify({ ...public_(token), token: secret }, null, 2))
-        } else {
-          line(
-            io.out,
-            `Created token ${token.id} (${token.scope}${token.expiresAt ? `, expires ${token.expiresAt}` : ''}).`,
-          )
-          line(io.out, 'Its secret is shown only now; send it in the mx-api-token header:')
-          line(io.out, '')
-          line(io.out, `  ${secret}`)
-        }
-        return 0
-      }
+      case 'create':
+        return createToken(store, values, io)
       case 'list': {
         const tokens = store.list()
         if (values.json) line(io.out, JSON.stringify(tokens.map(public_), null, 2))
@@ -123,6 +97,44 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
   } finally {
     store.close()
   }
+}
+
+/** `token create`: the new token's secret is printed this once. */
+function createToken(
+  store: TokenStore,
+  values: {
+    scope?: string | undefined
+    description?: string | undefined
+    expires?: string | undefined
+    json?: boolean | undefined
+  },
+  io: CliIo,
+): number {
+  if (values.scope !== 'read' && values.scope !== 'readwrite') {
+    throw createError('GW_ERR_CLI_USAGE', [
+      `Expected \`--scope\` to be read or readwrite, got \`${values.scope ?? 'nothing'}\``,
+    ])
+  }
+  if (values.description === undefined) throw createError('GW_ERR_CLI_USAGE', ['--description is required'])
+  const { token, secret } = store.create({
+    description: values.description,
+    scope: values.scope,
+    ...(values.expires === undefined
+      ? {}
+      : { expiresInSec: usage(() => parseDuration(values.expires as string)) }),
+  })
+  if (values.json) {
+    line(io.out, JSON.stringify({ ...public_(token), token: secret }, null, 2))
+  } else {
+    line(
+      io.out,
+      `Created token ${token.id} (${token.scope}${token.expiresAt ? `, expires ${token.expiresAt}` : ''}).`,
+    )
+    line(io.out, 'Its secret is shown only now; send it in the mx-api-token header:')
+    line(io.out, '')
+    line(io.out, `  ${secret}`)
+  }
+  return 0
 }
 
 /** A bad option value is a usage error (exit 2), whichever area found it. */
