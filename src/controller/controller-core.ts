@@ -11,7 +11,6 @@ import {
   parsePayload,
   presenceClientId,
   REGISTRATION_RESOURCE,
-  WIRE_TEXT,
 } from '../protocol/index.ts'
 import { viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -82,8 +81,7 @@ export class ControllerCore {
       queue: new WriteQueue(clock, observer, options.queueLimit ?? 1024, {
         route: (p, blockers) => routeRequest(st, p, true, blockers),
         refuse: (p, views) => {
-          const v = views ?? this.#viewsNow(p.resource)
-          fail(st, p, 423, { message: WIRE_TEXT.resourceLocked }, v, { kind: 'locked' })
+          fail(st, p, { kind: 'locked' }, views ?? this.#viewsNow(p.resource))
         },
         closed: () => st.closed,
       }),
@@ -211,7 +209,7 @@ export class ControllerCore {
     const st = this.#st
     return new Promise((resolve) => {
       if (st.closed) {
-        resolve(unavailable(0, input.method, input.resource))
+        resolve(unavailable({ id: 0, method: input.method, resource: input.resource }))
         return
       }
       const id = this.#ids.next((n) => inFlight(st, n))
@@ -265,13 +263,13 @@ export class ControllerCore {
     st.delayed.clear()
     st.outbox.close()
     for (const p of st.queue.close()) {
-      if (p.origin.kind === 'local') p.origin.resolve(unavailable(p.id, p.method, p.resource))
+      if (p.origin.kind === 'local') p.origin.resolve(unavailable(p))
     }
     for (const s of st.sessions.values()) {
       this.#clock.clearTimeout(s.timer)
       s.done = true
       const o = s.pending.origin
-      if (o.kind === 'local') o.resolve(unavailable(s.pending.id, s.pending.method, s.pending.resource))
+      if (o.kind === 'local') o.resolve(unavailable(s.pending))
     }
     st.sessions.clear()
   }

@@ -14,7 +14,7 @@ export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
 export type { ControllerObserver } from './observer.ts'
 export type { ControllerOutput } from './outbox.ts'
-export type { Outcome, OutcomeKind } from './outcome.ts'
+export type { Answer, Failure, Outcome, OutcomeKind } from './outcome.ts'
 export {
   firstLevel,
   MAX_PATTERN_CHARS,

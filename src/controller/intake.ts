@@ -2,6 +2,7 @@ import {
   classifyController,
   directTunnel,
   type Envelope,
+  MAX_PAYLOAD_BYTES,
   MAX_RESOURCE_CHARS,
   messageId,
   type ParseResult,
@@ -33,8 +34,7 @@ export function takeMessage(
     st.stats.dropped++
     st.log.warn({ topic, kind }, WIRE_TEXT.payloadTooLargeLog)
     if (kind === 'REQUEST') {
-      const data = { message: WIRE_TEXT.payloadTooLarge, log: WIRE_TEXT.payloadTooLargeLog }
-      rejectRaw(st, msg, 413, data, 'too-large')
+      rejectRaw(st, msg, { kind: 'too-large', limitBytes: MAX_PAYLOAD_BYTES })
     }
     return
   }
@@ -59,7 +59,7 @@ export function takeTooDeep(
     limit: p.limit,
     clientId,
   })
-  if (head && kind === 'REQUEST') rejectRaw(st, head, 400, tooDeepAnswer(p.depth, p.limit), 'bad-request')
+  if (head && kind === 'REQUEST') rejectRaw(st, head, { kind: 'too-deep', depth: p.depth, limit: p.limit })
   // a model's answer that cannot be taken ends its request at once (502) instead of holding it for the ttl
   if (head && kind === 'RESPONSE')
     takeResponse(st, { ...head, code: 502, data: tooDeepAnswer(p.depth, p.limit) }, clientId)
@@ -107,9 +107,8 @@ export function validRequest(
   tunnel: string | undefined,
   origin: Origin,
 ): boolean {
-  const bad = (log: string) => {
-    const data = { message: WIRE_TEXT.wrongRequest, log }
-    reject(st, msg, tunnel, origin, 400, data, 'bad-request')
+  const bad = (reason: string) => {
+    reject(st, msg, tunnel, origin, { kind: 'bad-request', reason })
     return false
   }
   if (typeof msg.resource !== 'string' || msg.resource.length === 0) return bad("need 'resource'")

@@ -1,8 +1,7 @@
-import { WIRE_TEXT } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import type { Component } from './component.ts'
 import { type CoreState, inFlight } from './core-state.ts'
-import { deliver, fail, offlineMessage } from './delivery.ts'
+import { fail } from './delivery.ts'
 import { type LockSet, lockSetOf, meets } from './locks.ts'
 import type { Pending, Session } from './session.ts'
 import { startStep } from './session-steps.ts'
@@ -47,13 +46,13 @@ interface Route {
 
 /** 4. [WP-26] No pattern matches: 404 without data; a plain request has no view to get it. */
 function refuseNotFound(st: CoreState, p: Pending): RouteResult {
-  fail(st, p, 404, undefined, [], { kind: 'not-found' })
+  fail(st, p, { kind: 'not-found' }, [])
   return 'answered'
 }
 
 /** 5. [WP-27] The id is in flight already: 403. */
 function refuseUsedId(st: CoreState, p: Pending, views: readonly Component[]): RouteResult {
-  fail(st, p, 403, { message: WIRE_TEXT.idUsed }, views, { kind: 'id-used' })
+  fail(st, p, { kind: 'id-used' }, views)
   return 'answered'
 }
 
@@ -75,7 +74,7 @@ function meetLocks(
     st.locks.meets(r.matched, chainModels) || blockers.some((b) => meets(b, r.matched, chainModels))
   if (!blocked) return undefined
   if (st.mode === 'sanji-compat') {
-    fail(st, r.p, 423, { message: WIRE_TEXT.resourceLocked }, views(), { kind: 'locked' }) // [WP-53]
+    fail(st, r.p, { kind: 'locked' }, views()) // [WP-53]
     return 'answered'
   }
   r.p.lockSet = r.p.write ? lockSetOf(r.chain) : undefined
@@ -88,8 +87,7 @@ function refuseUnreachable(st: CoreState, r: Route): RouteResult | undefined {
   const { p, chain } = r
   const step1 = chain.steps[0] as Component[]
   if (step1.length === 0) {
-    const data = { message: WIRE_TEXT.requestForbidden, log: WIRE_TEXT.noSubscribedModel }
-    fail(st, p, 403, data, chain.views, { kind: 'no-model' }) // [WP-28]
+    fail(st, p, { kind: 'no-model' }, chain.views) // [WP-28]
     return 'answered'
   }
   if (r.builtin && step1.some((c) => !c.online)) {
@@ -101,13 +99,12 @@ function refuseUnreachable(st: CoreState, r: Route): RouteResult | undefined {
   const offline = (chain.steps[0] as Component[]).find((c) => !c.online)
   if (offline) {
     // [WP-42] an offline model answers 503 at once.
-    const msg = offlineMessage(p, offline.name)
-    deliver(st, p, msg, chain.views, { kind: 'offline', bundle: offline.name })
+    fail(st, p, { kind: 'offline', bundle: offline.name }, chain.views)
     return 'answered'
   }
   if (!r.builtin && st.sessions.size >= st.sessionLimit) {
-    const data = { message: WIRE_TEXT.tooManyInFlight, log: `at most ${st.sessionLimit} at once` }
-    fail(st, p, 503, data, chain.views, { kind: 'unavailable' }) // §8.9: a never-answering model held memory
+    // §8.9: a never-answering model held memory
+    fail(st, p, { kind: 'unavailable', cause: 'busy', limit: st.sessionLimit }, chain.views)
     return 'answered'
   }
   return undefined

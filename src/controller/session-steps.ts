@@ -1,9 +1,10 @@
-import { controllerMessage, type Envelope, messageId, requestIdOf, WIRE_TEXT } from '../protocol/index.ts'
+import { controllerMessage, type Envelope, messageId, requestIdOf } from '../protocol/index.ts'
 import type { Component } from './component.ts'
 import type { CoreState } from './core-state.ts'
-import { deliver, offlineMessage } from './delivery.ts'
+import { deliver } from './delivery.ts'
+import { failureMessage } from './failure-message.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
-import type { Outcome } from './outcome.ts'
+import { type Answer, answerOf, type Failure } from './outcome.ts'
 import type { Session } from './session.ts'
 
 /** Publishes `message` to every model of step `k` and arms the step ttl (§5.4, §5.8). */
@@ -12,7 +13,7 @@ export function startStep(st: CoreState, s: Session, k: number, message: Envelop
   if (k > 0) {
     const off = step.find((c) => !c.online)
     if (off) {
-      finish(st, s, offlineMessage(s.pending, off.name), { kind: 'offline', bundle: off.name })
+      finishFailure(st, s, { kind: 'offline', bundle: off.name })
       return
     }
   }
@@ -30,9 +31,7 @@ export function startStep(st: CoreState, s: Session, k: number, message: Envelop
     payload = JSON.stringify(message)
   } catch (err) {
     // only an in-process caller can hand over a value that does not serialise (MQTT and HTTP input is bounded)
-    const data = { message: WIRE_TEXT.cannotSerialise, log: (err as Error).message }
-    const msg = controllerMessage({ ...s.pending, code: 500, data })
-    finish(st, s, msg, { kind: 'internal' })
+    finishFailure(st, s, { kind: 'internal', reason: (err as Error).message })
     return
   }
   for (const c of step) st.outbox.publishTo(c, payload)
@@ -72,38 +71,35 @@ function expire(st: CoreState, s: Session): void {
   if (s.done) return
   const step = s.chain.steps[s.step] as Component[]
   const late = step.find((c) => !s.answered.has(c.name)) ?? step[0]
-  const data = { message: WIRE_TEXT.ttlExpired }
-  const msg = controllerMessage({
-    id: s.pending.id,
-    code: 408,
-    method: s.pending.method,
-    resource: s.pending.resource,
-    data,
-  })
   const requestId = requestIdOf(s.pending.request) // over MQTT it is anybody's input: only a valid id is logged
   st.log.debug(
     { id: s.pending.id, resource: s.pending.resource, bundle: late?.name, requestId },
     'session ttl expired',
   )
   st.observer.expired?.(late?.name)
-  const outcome: Omit<Outcome, 'message'> = { kind: 'timeout', ttlMs: s.stepTtlMs }
-  if (late) outcome.bundle = late.name
-  finish(st, s, msg, outcome)
+  const failure: Failure = { kind: 'timeout', ttlMs: s.stepTtlMs }
+  if (late) failure.bundle = late.name
+  finishFailure(st, s, failure)
+}
+
+/** Ends a session with a model's answer, delivered unchanged. */
+function finishAnswer(st: CoreState, s: Session, message: Envelope): void {
+  finish(st, s, message, answerOf(message))
+}
+
+/** Ends a session with a failure, rendered as the controller's wire message. */
+export function finishFailure(st: CoreState, s: Session, failure: Failure): void {
+  if (!s.done) finish(st, s, failureMessage(s.pending, failure), failure)
 }
 
 /** Ends a session: counted, delivered [WP-33], its locks released and the queue drained. */
-export function finish(
-  st: CoreState,
-  s: Session,
-  message: Envelope,
-  outcome: Omit<Outcome, 'message'>,
-): void {
+function finish(st: CoreState, s: Session, message: Envelope, end: Answer | Failure): void {
   if (s.done) return
   s.done = true
   st.clock.clearTimeout(s.timer)
   st.sessions.delete(s.pending.id)
   st.counters.count(s, message)
-  deliver(st, s.pending, message, s.chain.views, outcome) // [WP-33]
+  deliver(st, s.pending, message, s.chain.views, end) // [WP-33]
   if (s.lock) {
     st.locks.release(s.lock)
     st.queue.drain()
@@ -131,13 +127,13 @@ export function takeResponse(st: CoreState, msg: Envelope, clientId?: string): v
   const sign = Array.isArray(msg.sign) ? msg.sign[msg.sign.length - 1] : undefined
   if (typeof sign === 'string') s.answered.add(sign)
   if (msg.code !== 200) {
-    finish(st, s, msg, { kind: 'answer' }) // [WP-30] ends at once, delivered unchanged
+    finishAnswer(st, s, msg) // [WP-30] ends at once, delivered unchanged
     return
   }
   s.awaiting--
   if (s.awaiting > 0) return
   if (s.step + 1 < s.chain.steps.length) startStep(st, s, s.step + 1, hookMessage(s.results))
-  else finish(st, s, finalAnswer(s.results), { kind: 'answer' })
+  else finishAnswer(st, s, finalAnswer(s.results))
 }
 
 /** [WP-42] Models went offline: every session waiting for one of them ends 503 at once. */
@@ -145,6 +141,6 @@ export function endOfflineSessions(st: CoreState): void {
   for (const s of [...st.sessions.values()]) {
     if (s.done) continue
     const off = s.chain.steps[s.step]?.find((c) => !c.online && !s.answered.has(c.name))
-    if (off) finish(st, s, offlineMessage(s.pending, off.name), { kind: 'offline', bundle: off.name })
+    if (off) finishFailure(st, s, { kind: 'offline', bundle: off.name })
   }
 }

@@ -9,6 +9,7 @@ import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
+import { apiTarget } from './api-path.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
 import { clientErrorHandler } from './client-error.ts'
 import { installClosingGuard } from './closing-guard.ts'
@@ -24,9 +25,8 @@ import {
   type HttpBounds,
   MAX_HEADER_BYTES,
 } from './http-bounds.ts'
-import { errorReply } from './http-error.ts'
+import { sendError } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
-import { API_PREFIX } from './map-resource.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
 import { recordRoutes } from './openapi/route-recorder.ts'
@@ -108,8 +108,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     genReqId: requestIdGenerator(),
     // URLs the router cannot decode ('%zz') get our error body too, not fastify's own
     frameworkErrors: (err, _request, reply) => {
-      const r = errorReply('GW_ERR_BAD_REQUEST', [err.message])
-      void (reply as unknown as FastifyReply).code(r.status).send(r.body)
+      void sendError(reply as unknown as FastifyReply, 'GW_ERR_BAD_REQUEST', [err.message])
     },
   })
   applyBounds(app.server, bounds)
@@ -154,15 +153,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       metrics?.rateLimited('token')
       return reply
     }
-    const deny = (what: string) => {
-      const r = errorReply('GW_ERR_SCOPE', [principal.scope, what, request.url.split('?')[0]])
-      return reply.code(r.status).send(r.body)
-    }
+    const deny = (what: string) =>
+      sendError(reply, 'GW_ERR_SCOPE', [principal.scope, what, request.url.split('?')[0]])
     if (policy === 'admin' && principal.scope !== 'admin') return deny('manage')
     // The controller's own resources (registration, dependency) are not bundle resources: admin only.
     if (policy === 'resource' && principal.scope !== 'admin') {
-      const path = request.url.slice(API_PREFIX.length).split('?')[0] ?? ''
-      if (isUnder(path, CONTROLLER_PREFIX)) return deny('use')
+      if (isUnder(apiTarget(request).path, CONTROLLER_PREFIX)) return deny('use')
     }
     if (
       policy === 'resource' &&

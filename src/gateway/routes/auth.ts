@@ -9,7 +9,7 @@ import {
   type UserStore,
 } from '../../users/index.ts'
 import { csrfMatches, foreignOrigin, SESSION_COOKIE, sessionCookieOf } from '../auth.ts'
-import { errorReply } from '../http-error.ts'
+import { sendError } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
 
 /** What the console's logins need: the users, their sessions, the login throttle. */
@@ -54,18 +54,14 @@ function cookie(request: FastifyRequest, value: string, clear = false): string {
   return parts.join('; ')
 }
 
-function send(reply: FastifyReply, r: { status: number; body: unknown }) {
-  return reply.code(r.status).send(r.body)
-}
-
 /**
  * [HA-12] An attempt the login throttle refused unchecked (too many waiting from this address, or in all): 429 with
  * `Retry-After`, never a 401, which would tell the real user their password is wrong.
  */
 function loginRefused(reply: FastifyReply, retryAfterMs: number) {
   const retryAfterSec = Math.max(1, Math.ceil(retryAfterMs / 1000))
-  const r = errorReply('GW_ERR_RATE_LIMITED', ['for password checks from this address', retryAfterSec])
-  return reply.code(r.status).header('retry-after', retryAfterSec).send(r.body)
+  const why = 'for password checks from this address'
+  return sendError(reply, 'GW_ERR_RATE_LIMITED', [why, retryAfterSec], { 'retry-after': retryAfterSec })
 }
 
 function stringField(body: unknown, name: string): string | undefined {
@@ -111,7 +107,7 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
     // no login CSRF: a page of another origin may not log this browser into a session of its choosing
     const foreign = foreignOrigin(request)
     if (foreign !== undefined)
-      return send(reply, errorReply('GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))]))
+      return sendError(reply, 'GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))])
     const username = stringField(request.body, 'username')
     const password = stringField(request.body, 'password')
     if (
@@ -120,12 +116,9 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
       username.length > USERNAME_MAX ||
       [...password].length > PASSWORD_MAX_LENGTH
     ) {
-      return send(
-        reply,
-        errorReply('GW_ERR_BAD_REQUEST', [
-          `Expected a JSON object {username, password} of strings (at most ${USERNAME_MAX} and ${PASSWORD_MAX_LENGTH} characters)`,
-        ]),
-      )
+      return sendError(reply, 'GW_ERR_BAD_REQUEST', [
+        `Expected a JSON object {username, password} of strings (at most ${USERNAME_MAX} and ${PASSWORD_MAX_LENGTH} characters)`,
+      ])
     }
     const name = username.trim()
     const device = trustedDevice(request, name)
@@ -155,7 +148,7 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
         },
         'console login failed',
       )
-      return send(reply, errorReply('GW_ERR_LOGIN_FAILED'))
+      return sendError(reply, 'GW_ERR_LOGIN_FAILED')
     }
     const { id, session } = sessions.create(user)
     log.info(
@@ -180,7 +173,7 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
     const id = sessionCookieOf(request)
     const session = id === undefined ? undefined : sessions.lookup(id)
     // logging out is a write: a live session needs its CSRF token, so another site cannot log the user out
-    if (session && !csrfMatches(request, session.csrfToken)) return send(reply, errorReply('GW_ERR_CSRF'))
+    if (session && !csrfMatches(request, session.csrfToken)) return sendError(reply, 'GW_ERR_CSRF')
     if (id !== undefined) sessions.destroy(id)
     if (session) log.info({ username: session.username }, 'console logout')
     return reply
@@ -196,14 +189,11 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
       const p = request.principal
       const id = sessionCookieOf(request)
       if (p?.username === undefined || id === undefined)
-        return send(reply, errorReply('GW_ERR_SESSION_REQUIRED', ['change its password']))
+        return sendError(reply, 'GW_ERR_SESSION_REQUIRED', ['change its password'])
       const current = stringField(request.body, 'current')
       const next = stringField(request.body, 'next')
       if (current === undefined || next === undefined)
-        return send(
-          reply,
-          errorReply('GW_ERR_BAD_REQUEST', ['Expected a JSON object {current, next} of strings']),
-        )
+        return sendError(reply, 'GW_ERR_BAD_REQUEST', ['Expected a JSON object {current, next} of strings'])
       const username = p.username
       const device = trustedDevice(request, username)
       const result = await throttle.attempt(
@@ -218,10 +208,10 @@ export function authRoutes(app: FastifyInstance, auth: ConsoleAuth | undefined, 
           { username, ip: request.ip, failures: result.failures },
           'password change: wrong current password',
         )
-        return send(reply, errorReply('GW_ERR_LOGIN_FAILED'))
+        return sendError(reply, 'GW_ERR_LOGIN_FAILED')
       }
       const problem = passwordProblem(next, username, current)
-      if (problem !== undefined) return send(reply, errorReply('GW_ERR_PASSWORD_POLICY', [problem]))
+      if (problem !== undefined) return sendError(reply, 'GW_ERR_PASSWORD_POLICY', [problem])
       const user = await users.setPassword(username, next, false)
       sessions.passwordChanged(id, user)
       return reply.code(204).send()
