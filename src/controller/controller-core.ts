@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
-import type { Component, ComponentInfo } from './component.ts'
+import type { Component, ComponentChange, ComponentInfo } from './component.ts'
 import { ComponentCounters } from './component-counters.ts'
 import type { ControllerCoreOptions, ControllerStats, LocalRequest, MessageMeta } from './core-options.ts'
 import type { CoreState } from './core-state.ts'
@@ -35,7 +35,7 @@ import { endOfflineSessions } from './session-steps.ts'
 import { WriteQueue } from './write-queue.ts'
 
 /** What `onChange` listeners are told. */
-type ChangeListener = (event: 'registered' | 'deregistered' | 'offline', c: ComponentInfo) => void
+type ChangeListener = (event: ComponentChange, c: ComponentInfo) => void
 
 const BUILTIN_TTL_SEC = 10
 
@@ -319,7 +319,7 @@ export class ControllerCore {
     }
   }
 
-  #changed(event: 'registered' | 'deregistered', c: Component): void {
+  #changed(event: Exclude<ComponentChange, 'offline'>, c: Component): void {
     this.#st.log.info(
       { bundle: c.name, role: c.role, patterns: c.patterns, tunnel: c.tunnel, clientId: c.clientId },
       event === 'registered' ? 'component registered' : 'component deregistered',
@@ -328,7 +328,7 @@ export class ControllerCore {
     if (this.#st.queue.length > 0) this.#st.queue.drain()
   }
 
-  #emit(event: 'registered' | 'deregistered' | 'offline', c: Component): void {
+  #emit(event: ComponentChange, c: Component): void {
     const counters = this.#st.counters
     if (event === 'registered') counters.reset(c.name)
     if (this.#listeners.size === 0) return

@@ -8,7 +8,7 @@ import {
   resourceName,
   WIRE_TEXT,
 } from '../protocol/index.ts'
-import type { BuiltinAnswer, Component } from './component.ts'
+import type { BuiltinAnswer, Component, ComponentChange } from './component.ts'
 import { findHookCycle } from './hook-cycle.ts'
 import type { LockTable } from './locks.ts'
 import { firstRefusal } from './pattern-rules.ts'
@@ -33,7 +33,7 @@ export interface RegistrationContext {
   newTunnel(): string
   reserved: readonly ReservedPattern[]
   /** Called after a component was added or removed. */
-  changed(event: 'registered' | 'deregistered', component: Component): void
+  changed(event: Exclude<ComponentChange, 'offline'>, component: Component): void
   /** True when the broker reports subscriptions (embedded): new components wait for theirs. */
   tracksSubscriptions: boolean
   /** The delay to apply to a rejected POST reply for `name` (§8.2 damping) [WP-41]. */
