@@ -1,5 +1,11 @@
 import type { Envelope, JsonObject } from '../protocol/index.ts'
 
+/**
+ * What `onChange` listeners are told about a component: it registered, deregistered, or its MQTT connection went
+ * away (§8.3). The one declaration of these states; the push channel's `/bundles/<name>` events add `online`.
+ */
+export type ComponentChange = 'registered' | 'deregistered' | 'offline'
+
 /** A built-in component answers in-process instead of through a tunnel (registration, dependency). */
 export type BuiltinHandler = (request: Envelope, context: { clientId: string | undefined }) => BuiltinAnswer
 

@@ -3,7 +3,8 @@ import type { MqttClient } from 'mqtt'
 import { createError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { aedesOutput, attachToAedes } from './aedes-transport.ts'
-import { ControllerCore, type ControllerCoreOptions } from './controller-core.ts'
+import { ControllerCore } from './controller-core.ts'
+import type { ControllerCoreOptions } from './core-options.ts'
 import type { ExternalBrokerOptions } from './mqtt-transport.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { Envelope } from '../protocol/index.ts'
+import { type Envelope, WIRE_TEXT } from '../protocol/index.ts'
 import type { BuiltinAnswer, Component } from './component.ts'
 import type { Registry } from './registry.ts'
 
@@ -9,23 +9,23 @@ import type { Registry } from './registry.ts'
 export function createDependencyHandler(registry: Registry) {
   return (request: Envelope): BuiltinAnswer => {
     if (String(request.method).toLowerCase() !== 'get')
-      return { code: 405, data: { message: 'method not allowed' } }
+      return { code: 405, data: { message: WIRE_TEXT.methodNotAllowed } }
     const resource = request.resource as string
     const q = resource.lastIndexOf('?')
     if (q === -1) {
-      return { code: 405, data: { message: 'method not allowed', log: 'not support read capability' } }
+      return { code: 405, data: { message: WIRE_TEXT.methodNotAllowed, log: WIRE_TEXT.noReadCapability } }
     }
     const query = resource.slice(q)
     const prefix = '?resource='
     if (!query.startsWith(prefix)) {
       return {
         code: 403,
-        data: { message: 'query forbidden', log: "only allow with query string '?resource=[identifier]'" },
+        data: { message: WIRE_TEXT.queryForbidden, log: WIRE_TEXT.queryForbiddenLog },
       }
     }
     const target = query.slice(prefix.length)
     const matched = registry.match(target)
-    if (matched.length === 0) return { code: 404, data: { message: 'resource had not been registered' } }
+    if (matched.length === 0) return { code: 404, data: { message: WIRE_TEXT.notRegistered } }
 
     const patterns: string[] = []
     const seenPatterns = new Set<string>()

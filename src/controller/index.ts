@@ -5,22 +5,16 @@
 export type { Chain } from './chain.ts'
 export { buildChain } from './chain.ts'
 export { type Clock, systemClock } from './clock.ts'
-export type { ComponentInfo, ComponentStats } from './component.ts'
+export type { ComponentChange, ComponentInfo, ComponentStats } from './component.ts'
 export { type Controller, type ControllerBroker, startController } from './controller.ts'
-export {
-  ControllerCore,
-  type ControllerCoreOptions,
-  type ControllerOutput,
-  type ControllerStats,
-  type LocalRequest,
-  type MessageMeta,
-  type Outcome,
-  type OutcomeKind,
-} from './controller-core.ts'
+export { ControllerCore } from './controller-core.ts'
+export type { ControllerCoreOptions, ControllerStats, LocalRequest, MessageMeta } from './core-options.ts'
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
 export type { ExternalBrokerOptions } from './mqtt-transport.ts'
 export type { ControllerObserver } from './observer.ts'
+export type { ControllerOutput } from './outbox.ts'
+export type { Answer, Failure, Outcome, OutcomeKind } from './outcome.ts'
 export {
   firstLevel,
   MAX_PATTERN_CHARS,

@@ -3,6 +3,7 @@
  * total, patterns per component and in total, and a token bucket of POSTs per client. Pure: time comes from `now`.
  * @module
  */
+import { WIRE_TEXT } from '../protocol/index.ts'
 import type { BuiltinAnswer } from './component.ts'
 
 /** The bounds; `Infinity` turns one off. */
@@ -87,7 +88,7 @@ export class RegistrationBudget {
       return {
         code: 400,
         data: {
-          message: 'wrong register context',
+          message: WIRE_TEXT.wrongRegister,
           log: `'resources' lists ${patterns} entries, at most ${l.maxResourcesPerComponent} are accepted`,
         },
       }
@@ -138,9 +139,9 @@ export class RegistrationBudget {
 }
 
 function tooMany(log: string): BuiltinAnswer {
-  return { code: 429, data: { message: 'too many registrations', log } }
+  return { code: 429, data: { message: WIRE_TEXT.tooManyRegistrations, log } }
 }
 
 function full(log: string): BuiltinAnswer {
-  return { code: 503, data: { message: 'registry full', log } }
+  return { code: 503, data: { message: WIRE_TEXT.registryFull, log } }
 }

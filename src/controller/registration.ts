@@ -1,12 +1,14 @@
 import {
+  conflictText,
   type Envelope,
   isObject,
   type Json,
   type JsonObject,
   REGISTRATION_RESOURCE,
   resourceName,
+  WIRE_TEXT,
 } from '../protocol/index.ts'
-import type { BuiltinAnswer, Component } from './component.ts'
+import type { BuiltinAnswer, Component, ComponentChange } from './component.ts'
 import { findHookCycle } from './hook-cycle.ts'
 import type { LockTable } from './locks.ts'
 import { firstRefusal } from './pattern-rules.ts'
@@ -31,7 +33,7 @@ export interface RegistrationContext {
   newTunnel(): string
   reserved: readonly ReservedPattern[]
   /** Called after a component was added or removed. */
-  changed(event: 'registered' | 'deregistered', component: Component): void
+  changed(event: Exclude<ComponentChange, 'offline'>, component: Component): void
   /** True when the broker reports subscriptions (embedded): new components wait for theirs. */
   tracksSubscriptions: boolean
   /** The delay to apply to a rejected POST reply for `name` (§8.2 damping) [WP-41]. */
@@ -50,7 +52,7 @@ export type RegistrationGuard = (
 ) => string | undefined
 
 const NAME_RULE = /^[A-Za-z0-9-]{1,64}$/
-const WRONG = 'wrong register context'
+const WRONG = WIRE_TEXT.wrongRegister
 
 function bad(log: string): BuiltinAnswer {
   return { code: 400, data: { message: WRONG, log } }
@@ -77,17 +79,51 @@ export function createRegistrationHandler(ctx: RegistrationContext) {
     const resource = request.resource as string
     if (method === 'post') return post(ctx, request, resource, caller.clientId)
     if (method === 'delete') return del(ctx, request, resource, caller.clientId)
-    return { code: 405, data: { message: 'method not allowed' } }
+    return { code: 405, data: { message: WIRE_TEXT.methodNotAllowed } }
+  }
+}
+
+/** A registration that passed the checks of its own fields, before it meets the registry. */
+interface Draft {
+  name: string
+  role: string
+  description: string
+  hooks: string[]
+  ttlSec: number
+  patterns: string[]
+  /** Whose budget it counts against. */
+  key: string
+  data: JsonObject
+}
+
+/** [WP-41] A rejected POST's reply, held back by the damping delay of its name (§8.2). */
+function damper(ctx: RegistrationContext) {
+  return (answer: BuiltinAnswer, name: string): BuiltinAnswer => {
+    const delayMs = ctx.rejectionDelay(name)
+    return delayMs > 0 ? { ...answer, delayMs } : answer
   }
 }
 
 function post(ctx: RegistrationContext, request: Envelope, resource: string, publisher: string | undefined) {
-  const damp = (answer: BuiltinAnswer, name: string): BuiltinAnswer => {
-    const delayMs = ctx.rejectionDelay(name)
-    return delayMs > 0 ? { ...answer, delayMs } : answer
-  }
+  const damp = damper(ctx)
+  const draft = readDraft(ctx, request, resource, publisher, damp)
+  if (!('key' in draft)) return draft
+  const refusal = placementRefusal(ctx, draft, damp)
+  if (refusal) return refusal
+  return addComponent(ctx, draft, publisher)
+}
+
+type Damp = (answer: BuiltinAnswer, name: string) => BuiltinAnswer
+
+/** The checks of the registration's own fields, in the order of [WP-15]: data, name, description, role, hook, ttl, resources. */
+function readDraft(
+  ctx: RegistrationContext,
+  request: Envelope,
+  resource: string,
+  publisher: string | undefined,
+  damp: Damp,
+): Draft | BuiltinAnswer {
   const data = request.data
-  // [WP-15] the checks run in this order: data, name, description, role, hook, ttl, resources.
   if (!isObject(data)) return damp(bad("Need 'data'"), pathName(resource) ?? '')
   const name = pathName(resource) ?? (nonEmptyString(data.name) ? data.name : undefined)
   if (name === undefined) return damp(bad("no 'name'"), '')
@@ -99,48 +135,68 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
   if (limited) return damp(limited, name)
   if (!nonEmptyString(data.description)) return damp(bad("need 'description'"), name)
   if (!nonEmptyString(data.role)) return damp(bad("need 'role'"), name)
-  const role = data.role
+  const hooks = readHooks(ctx, data, publisher)
+  if (typeof hooks === 'string') return damp(bad(hooks), name)
+  // [WP-16] a JSON number, truncated; a string is refused.
+  if (typeof data.ttl !== 'number' || !Number.isFinite(data.ttl)) return damp(bad("need 'ttl'"), name)
+  const ttlSec = boundedTtl(Math.trunc(data.ttl)) // §8.9: at most a day
+  const patterns = readPatterns(data.resources)
+  if (typeof patterns === 'string') return damp(bad(patterns), name)
+  const ruleBroken = firstRefusal(patterns, data.role) // §8.2a [WP-62]; the length text of §8.9 included
+  if (ruleBroken) return damp(bad(ruleBroken.log), name)
+  const description = data.description
+  return { name, role: data.role, description, hooks, ttlSec, patterns, key, data }
+}
+
+/** `hook`: a string or a list of non-empty strings [WP-17]; then the size rules of §8.9. A string is the refusal. */
+function readHooks(
+  ctx: RegistrationContext,
+  data: JsonObject,
+  publisher: string | undefined,
+): string[] | string {
   let hooks: string[] = []
   if (typeof data.hook === 'string') {
-    if (data.hook.length === 0) return damp(bad("empty 'hook'"), name)
+    if (data.hook.length === 0) return "empty 'hook'"
     hooks = [data.hook] // [WP-17]
   } else if (Array.isArray(data.hook)) {
-    if (!data.hook.every(nonEmptyString)) return damp(bad("empty 'hook'"), name)
+    if (!data.hook.every(nonEmptyString)) return "empty 'hook'"
     hooks = [...new Set(data.hook as string[])]
   }
   const tooBig = shapeRefusal(data) // §8.9: description, size, hook count
-  if (tooBig) return damp(bad(tooBig), name)
+  if (tooBig) return tooBig
   for (const h of hooks) {
     const why = hookRefusal(
       h,
       (n) => ctx.registry.get(n)?.builtin !== undefined,
       (n) => ctx.guard?.(n, publisher, 'register') === undefined,
     )
-    if (why) return damp(bad(why), name)
+    if (why) return why
   }
-  // [WP-16] a JSON number, truncated; a string is refused.
-  if (typeof data.ttl !== 'number' || !Number.isFinite(data.ttl)) return damp(bad("need 'ttl'"), name)
-  const ttlSec = boundedTtl(Math.trunc(data.ttl)) // §8.9: at most a day
-  let patterns: string[]
-  const res = data.resources
-  if (res === undefined) return damp(bad("Need 'resources'"), name)
+  return hooks
+}
+
+/** `resources`: a string or a non-empty list of non-empty strings [WP-17]. A string is the refusal. */
+function readPatterns(res: Json | undefined): string[] | string {
+  if (res === undefined) return "Need 'resources'"
   if (typeof res === 'string') {
-    if (res.length === 0) return damp(bad("empty 'resources'"), name)
-    patterns = [res] // [WP-17]
-  } else if (Array.isArray(res)) {
-    if (res.length === 0 || !res.every(nonEmptyString)) return damp(bad("empty 'resources'"), name)
-    patterns = [...new Set(res as string[])]
-  } else {
-    return damp(bad("Need 'resources'"), name) // §8.9: the original answered 500
+    if (res.length === 0) return "empty 'resources'"
+    return [res] // [WP-17]
   }
-  const ruleBroken = firstRefusal(patterns, role) // §8.2a [WP-62]; the length text of §8.9 included
-  if (ruleBroken) return damp(bad(ruleBroken.log), name)
+  if (Array.isArray(res)) {
+    if (res.length === 0 || !res.every(nonEmptyString)) return "empty 'resources'"
+    return [...new Set(res as string[])]
+  }
+  return "Need 'resources'" // §8.9: the original answered 500
+}
+
+/** Whether the registry can take the draft: locks, the name, the budget, reserved and held patterns, hook cycles. */
+function placementRefusal(ctx: RegistrationContext, d: Draft, damp: Damp): BuiltinAnswer | undefined {
+  const { name, role, patterns } = d
   if (ctx.mode === 'sanji-compat' && patterns.some((p) => ctx.locks.patternLocked(p))) {
-    return { code: 423, data: { message: 'the resource is locked' } }
+    return { code: 423, data: { message: WIRE_TEXT.registrationLocked } }
   }
-  if (ctx.registry.has(name))
-    return damp({ code: 403, data: { message: 'component had beed already registered' } }, name) // [WP-18]
-  const over = ctx.budget.refusal(key, patterns.length) // §8.9 [WP-63]
+  if (ctx.registry.has(name)) return damp({ code: 403, data: { message: WIRE_TEXT.alreadyRegistered } }, name) // [WP-18]
+  const over = ctx.budget.refusal(d.key, patterns.length) // §8.9 [WP-63]
   if (over) return damp(over, name)
   if (role === 'model' || role === 'view') {
     for (const p of patterns) {
@@ -154,27 +210,31 @@ function post(ctx: RegistrationContext, request: Envelope, resource: string, pub
       if (owner) return damp(conflict(p, owner.name), name) // [WP-39]
     }
   }
-  const cycle = findHookCycle(ctx.registry, { name, role, hooks }) // [WP-55]
+  const cycle = findHookCycle(ctx.registry, { name, role, hooks: d.hooks }) // [WP-55]
   if (cycle) return damp(bad(`hook cycle: ${cycle.join(' -> ')}`), name)
+  return undefined
+}
 
-  const clientId = publisher ?? (nonEmptyString(data.clientId) ? data.clientId : undefined)
+/** The registration succeeds: a new component with a fresh tunnel [WP-11][WP-45]. */
+function addComponent(ctx: RegistrationContext, d: Draft, publisher: string | undefined): BuiltinAnswer {
+  const clientId = publisher ?? (nonEmptyString(d.data.clientId) ? d.data.clientId : undefined)
   const component: Component = {
-    name,
-    role,
-    description: data.description,
-    ttlSec,
-    hooks,
-    patterns,
+    name: d.name,
+    role: d.role,
+    description: d.description,
+    ttlSec: d.ttlSec,
+    hooks: d.hooks,
+    patterns: d.patterns,
     tunnel: ctx.newTunnel(),
     builtin: undefined,
     clientId,
     online: true,
     subscribed: !ctx.tracksSubscriptions,
     registeredAt: ctx.now(),
-    data: data as JsonObject,
+    data: d.data,
   }
   ctx.registry.add(component)
-  ctx.budget.added(name, key, patterns.length)
+  ctx.budget.added(d.name, d.key, d.patterns.length)
   ctx.changed('registered', component)
   return { code: 200, data: { tunnel: component.tunnel as string, instance: ctx.instance } } // [WP-11][WP-45]
 }
@@ -191,7 +251,7 @@ function clientKey(publisher: string | undefined, data: JsonObject, request: Env
 }
 
 function conflict(pattern: string, owner: string): BuiltinAnswer {
-  return { code: 409, data: { message: `resource '${pattern}' is already provided by '${owner}'` } }
+  return { code: 409, data: { message: conflictText(pattern, owner) } }
 }
 
 function reservedOwner(reserved: readonly ReservedPattern[], pattern: string): string | undefined {
@@ -214,12 +274,12 @@ function del(
   if (refusal !== undefined) return { code: 403, data: { message: refusal } }
   const component = ctx.registry.get(name)
   if (!component) return { code: 200 } // [WP-12] DELETE is idempotent
-  if (component.builtin) return { code: 403, data: { message: 'built-in component cannot be removed' } }
+  if (component.builtin) return { code: 403, data: { message: WIRE_TEXT.builtinNotRemovable } }
   if (
     ctx.mode === 'sanji-compat' &&
     (ctx.locks.modelLocked(name) || component.patterns.some((p) => ctx.locks.patternLocked(p)))
   ) {
-    return { code: 423, data: { message: 'resoures is locked' } }
+    return { code: 423, data: { message: WIRE_TEXT.deregistrationLocked } }
   }
   ctx.registry.remove(name)
   ctx.budget.removed(name)

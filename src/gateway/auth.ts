@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errorReply } from './http-error.ts'
+import { sendError } from './http-error.ts'
 
 /** Token scopes (http-api.md §3). */
 export type Scope = 'read' | 'readwrite' | 'admin'
@@ -100,18 +100,15 @@ function sessionPrincipal(
 ): Principal | undefined {
   const foreign = foreignOrigin(request)
   if (foreign !== undefined) {
-    const r = errorReply('GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))])
-    void reply.code(r.status).send(r.body)
+    void sendError(reply, 'GW_ERR_CROSS_ORIGIN', [JSON.stringify(foreign.slice(0, 200))])
     return undefined
   }
   if (!SAFE_METHODS.has(request.method) && !csrfMatches(request, session.csrfToken)) {
-    const r = errorReply('GW_ERR_CSRF')
-    void reply.code(r.status).send(r.body)
+    void sendError(reply, 'GW_ERR_CSRF')
     return undefined
   }
   if (session.mustChangePassword && request.routeOptions.config.duringPasswordChange !== true) {
-    const r = errorReply('GW_ERR_PASSWORD_CHANGE_REQUIRED')
-    void reply.code(r.status).send(r.body)
+    void sendError(reply, 'GW_ERR_PASSWORD_CHANGE_REQUIRED')
     return undefined
   }
   return { tokenId: `user:${session.username}`, scope: 'admin', username: session.username }
@@ -162,17 +159,14 @@ export function authenticate(
   }
   if (secret === undefined && allowQuery) secret = credentialOf(request, true)
   if (secret === undefined || secret === '') {
-    const r = errorReply('GW_ERR_AUTH_REQUIRED')
-    void reply.code(r.status).header('www-authenticate', 'Bearer realm="bundlegate"').send(r.body)
+    void sendError(reply, 'GW_ERR_AUTH_REQUIRED', [], { 'www-authenticate': 'Bearer realm="bundlegate"' })
     return undefined
   }
   const result = tokens.verify(secret)
   if (!result.ok) {
-    const r = errorReply('GW_ERR_AUTH_INVALID', [WHY[result.reason]])
-    void reply
-      .code(r.status)
-      .header('www-authenticate', 'Bearer realm="bundlegate", error="invalid_token"')
-      .send(r.body)
+    void sendError(reply, 'GW_ERR_AUTH_INVALID', [WHY[result.reason]], {
+      'www-authenticate': 'Bearer realm="bundlegate", error="invalid_token"',
+    })
     return undefined
   }
   return { tokenId: result.token.id, scope: result.token.scope }

@@ -2,6 +2,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify'
 import { DEFAULTS } from '../config/index.ts'
@@ -9,7 +10,8 @@ import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
-import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
+import { apiTarget } from './api-path.ts'
+import { authenticate, type Scope, scopeAllows, type TokenVerifier } from './auth.ts'
 import { clientErrorHandler } from './client-error.ts'
 import { installClosingGuard } from './closing-guard.ts'
 import { installErrorHandlers } from './error-handler.ts'
@@ -24,9 +26,8 @@ import {
   type HttpBounds,
   MAX_HEADER_BYTES,
 } from './http-bounds.ts'
-import { errorReply } from './http-error.ts'
+import { sendError } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
-import { API_PREFIX } from './map-resource.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
 import { recordRoutes } from './openapi/route-recorder.ts'
@@ -43,8 +44,8 @@ import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
 import { installSecurityHeaders } from './security-headers.ts'
 
-/** What the web service is built from. */
-export interface GatewayDeps {
+/** What the web service is built from (not `GatewayDeps` of server.ts, the extra wiring of `startGateway`). */
+export interface WebServiceDeps {
   core: ControllerCore
   /** The token store; undefined turns authentication off (development only). */
   tokens: (TokenVerifier & TokenAdmin) | undefined
@@ -88,9 +89,34 @@ declare module 'fastify' {
  * Builds the web service (never listens; the caller does). Authentication runs in `onRequest`, before the body is
  * read: a rejected request costs no parsing and never reaches a bundle [HA-4][HA-5].
  */
-export function buildGateway(deps: GatewayDeps): FastifyInstance {
+export function buildGateway(deps: WebServiceDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'http' })
   const bounds = deps.bounds ?? defaultBounds()
+  const app = createApp(log, bounds)
+  // every route from here on, for the OpenAPI document (which lists only what is served)
+  const routes = recordRoutes(app)
+  const debug = deps.debug ?? false
+  installJsonBody(app, deps.jsonDepth)
+  installErrorHandlers(app, log, debug)
+  app.decorateRequest('principal', undefined)
+  // first of the onRequest hooks: a request for a name that is not ours reads no credential
+  installHostCheck(app, deps.hosts ?? { listenHost: DEFAULTS.http.host, allowedHosts: '' })
+  installClosingGuard(app)
+  const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
+  installObservability(app, {
+    metrics: deps.metrics,
+    serveMetrics: deps.observability?.serveMetrics ?? true,
+    accessLog: deps.observability?.accessLog ?? false,
+    logger: log,
+  })
+  installAccessCheck(app, deps, limiter)
+  installSecurityHeaders(app)
+  addRoutes(app, deps, { routes, limiter, debug })
+  return app
+}
+
+/** The fastify instance with the bounds, our error bodies for parser and router errors, and no request logging. */
+function createApp(log: Logger, bounds: HttpBounds): FastifyInstance {
   const app = Fastify({
     ...boundsServerOptions(bounds),
     // parser errors (400, 431, 408, 413) get the documented body too
@@ -108,28 +134,23 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     genReqId: requestIdGenerator(),
     // URLs the router cannot decode ('%zz') get our error body too, not fastify's own
     frameworkErrors: (err, _request, reply) => {
-      const r = errorReply('GW_ERR_BAD_REQUEST', [err.message])
-      void (reply as unknown as FastifyReply).code(r.status).send(r.body)
+      void sendError(reply as unknown as FastifyReply, 'GW_ERR_BAD_REQUEST', [err.message])
     },
   })
   applyBounds(app.server, bounds)
-  // every route from here on, for the OpenAPI document (which lists only what is served)
-  const routes = recordRoutes(app)
-  const debug = deps.debug ?? false
-  installJsonBody(app, deps.jsonDepth)
-  installErrorHandlers(app, log, debug)
-  app.decorateRequest('principal', undefined)
-  // first of the onRequest hooks: a request for a name that is not ours reads no credential
-  installHostCheck(app, deps.hosts ?? { listenHost: DEFAULTS.http.host, allowedHosts: '' })
-  installClosingGuard(app)
-  const limiter = deps.rateLimit && deps.tokens ? new RateLimiter(deps.rateLimit) : undefined
+  return app
+}
+
+/**
+ * The `onRequest` access check, per the route's policy: the address limit, the credential (401), the token's rate
+ * limit (429), the scope (403) [HA-4][HA-12].
+ */
+function installAccessCheck(
+  app: FastifyInstance,
+  deps: WebServiceDeps,
+  limiter: RateLimiter | undefined,
+): void {
   const metrics = deps.metrics
-  installObservability(app, {
-    metrics,
-    serveMetrics: deps.observability?.serveMetrics ?? true,
-    accessLog: deps.observability?.accessLog ?? false,
-    logger: log,
-  })
   app.addHook('onRequest', async (request, reply) => {
     const queryToken = request.routeOptions.config.queryToken === true
     // the query (token included) is parsed already; the URL, which error logs show, loses the token [HA-3]
@@ -154,25 +175,30 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       metrics?.rateLimited('token')
       return reply
     }
-    const deny = (what: string) => {
-      const r = errorReply('GW_ERR_SCOPE', [principal.scope, what, request.url.split('?')[0]])
-      return reply.code(r.status).send(r.body)
-    }
-    if (policy === 'admin' && principal.scope !== 'admin') return deny('manage')
-    // The controller's own resources (registration, dependency) are not bundle resources: admin only.
-    if (policy === 'resource' && principal.scope !== 'admin') {
-      const path = request.url.slice(API_PREFIX.length).split('?')[0] ?? ''
-      if (isUnder(path, CONTROLLER_PREFIX)) return deny('use')
-    }
-    if (
-      policy === 'resource' &&
-      RESOURCE_METHODS.has(request.method) &&
-      !scopeAllows(principal.scope, request.method)
-    ) {
-      return deny(request.method)
-    }
+    const denied = scopeDenial(request, policy, principal.scope)
+    if (denied !== undefined)
+      return sendError(reply, 'GW_ERR_SCOPE', [principal.scope, denied, request.url.split('?')[0]])
   })
-  installSecurityHeaders(app)
+}
+
+/** What a scope may not do on this route ('manage', 'use', a method), or undefined when it may. */
+function scopeDenial(request: FastifyRequest, policy: AuthPolicy, scope: Scope): string | undefined {
+  if (policy === 'admin' && scope !== 'admin') return 'manage'
+  // The controller's own resources (registration, dependency) are not bundle resources: admin only.
+  if (policy === 'resource' && scope !== 'admin' && isUnder(apiTarget(request).path, CONTROLLER_PREFIX))
+    return 'use'
+  if (policy === 'resource' && RESOURCE_METHODS.has(request.method) && !scopeAllows(scope, request.method))
+    return request.method
+  return undefined
+}
+
+/** Every route: health, console, push channel, tokens, bundles, files, OpenAPI; the bundle resources last. */
+function addRoutes(
+  app: FastifyInstance,
+  deps: WebServiceDeps,
+  built: { routes: ReturnType<typeof recordRoutes>; limiter: RateLimiter | undefined; debug: boolean },
+): void {
+  const { limiter, debug } = built
   healthRoutes(app, deps.ready)
   if (deps.console) {
     authRoutes(app, deps.console.auth, deps.logger)
@@ -191,12 +217,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
   bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
-  openApiRoute(app, deps.core, routes, {
+  openApiRoute(app, deps.core, built.routes, {
     rateLimited: limiter !== undefined,
     auth: deps.tokens !== undefined,
   })
-  if (metrics)
-    metrics.bindPush({
+  if (deps.metrics)
+    deps.metrics.bindPush({
       get clients() {
         return events.clients
       },
@@ -204,6 +230,5 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
         return events.dropped
       },
     })
-  resourceRoutes(app, deps.core, debug, metrics)
-  return app
+  resourceRoutes(app, deps.core, debug, deps.metrics)
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { errorReply } from './http-error.ts'
+import { sendError } from './http-error.ts'
 
 /**
  * While the web service closes, a request that still arrives (on a connection that was busy, or pipelined behind
@@ -14,7 +14,6 @@ export function installClosingGuard(app: FastifyInstance): void {
   })
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done()
-    const r = errorReply('GW_ERR_UNAVAILABLE', ['the gateway is stopping'])
-    void reply.code(r.status).header('connection', 'close').send(r.body)
+    void sendError(reply, 'GW_ERR_UNAVAILABLE', ['the gateway is stopping'], { connection: 'close' })
   })
 }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { GatewayError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
-import { errorReply } from './http-error.ts'
+import { errorReply, sendError, sendReply } from './http-error.ts'
 
 /**
  * Every error the web service sends is JSON `{ message, code }` ([HA-12]); no stack traces unless `debug`.
@@ -37,10 +37,9 @@ export function installErrorHandlers(app: FastifyInstance, log: Logger, debug: b
       }
     }
     if (debug && err.stack) r.body.stack = err.stack
-    return reply.code(r.status).send(r.body)
+    return sendReply(reply, r)
   })
-  app.setNotFoundHandler((request, reply) => {
-    const r = errorReply('GW_ERR_NOT_FOUND', [request.method, request.url.split('?')[0]])
-    return reply.code(r.status).send(r.body)
-  })
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'GW_ERR_NOT_FOUND', [request.method, request.url.split('?')[0]]),
+  )
 }

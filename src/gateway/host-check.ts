@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import type { FastifyInstance } from 'fastify'
-import { errorReply } from './http-error.ts'
+import { errorReply, sendReply } from './http-error.ts'
 
 /** Where the web service listens and which further names it answers to (config `http.host`, `http.allowedHosts`). */
 export interface HostOptions {
@@ -94,6 +94,6 @@ export function installHostCheck(app: FastifyInstance, o: HostOptions): void {
     else if (hostLines(raw.rawHeaders) > 1) r = errorReply('GW_ERR_HTTP_HOST_INVALID', ['more than one Host'])
     else r = hostRefusal(host, allowed)
     if (r === undefined) return done()
-    void reply.code(r.status).header('connection', 'close').send(r.body)
+    void sendReply(reply, r, { connection: 'close' })
   })
 }

@@ -14,11 +14,11 @@ export interface MappedRequest {
 const REMOTE = /^\/cg-([A-Za-z0-9_]+)(\/.*)?$/
 
 /**
- * `/api/v1/<path>?<query>` → resource `/<path>?<query>`, verbatim (no decoding) [WP-25]; the body (or `{}`) is
- * `data`. The remote form `/api/v1/cg-<id>/<path>` becomes `/remote/cg-<id>` with the inner request as data (§7).
+ * `/api/v1/<path>?<query>` → resource `/<path>?<query>` (`apiTarget`), verbatim (no decoding) [WP-25]; the body (or
+ * `{}`) is `data`. The remote form `/api/v1/cg-<id>/<path>` becomes `/remote/cg-<id>` with the inner request as data
+ * (§7).
  */
-export function mapRequest(rawUrl: string, method: string, body: Json | undefined): MappedRequest {
-  const resource = rawUrl.slice(API_PREFIX.length) || '/'
+export function mapRequest(resource: string, method: string, body: Json | undefined): MappedRequest {
   const data: Json = body === undefined ? {} : body
   const q = resource.indexOf('?')
   const path = q === -1 ? resource : resource.slice(0, q)

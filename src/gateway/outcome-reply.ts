@@ -1,26 +1,22 @@
 import type { Outcome } from '../controller/index.ts'
-import { isObject, type Json, resourceName } from '../protocol/index.ts'
-import { type ErrorBody, errorReply } from './http-error.ts'
+import { CONTROLLER_SIGN, isObject, type Json, MAX_PAYLOAD_BYTES, resourceName } from '../protocol/index.ts'
+import { type ErrorBody, errorReply, type HttpReply } from './http-error.ts'
 
-/** What the web service answers for a controller outcome. `body` undefined means no body (204). */
-export interface HttpReply {
-  status: number
-  body: unknown
-}
+export type { HttpReply } from './http-error.ts'
 
 /**
  * Maps a controller outcome to HTTP (wire-protocol.md §8.5) [WP-48][WP-49][WP-50]: model answers pass through
- * (status = code, body = data), controller errors become our error bodies.
+ * (status = code, body = data), the controller's typed failures become our error bodies. The one place a failure
+ * becomes HTTP; the controller's wire text (`outcome.message`) is never read here.
  */
 export function outcomeReply(outcome: Outcome, resource: string, debug: boolean): HttpReply {
-  const msg = outcome.message
   switch (outcome.kind) {
     case 'answer':
-      return modelReply(msg.code, msg.data, msg.sign, debug)
+      return modelReply(outcome.code, outcome.data, outcome.sign, debug)
     case 'timeout':
-      return errorReply('GW_ERR_BUNDLE_TIMEOUT', [outcome.bundle ?? 'unknown', outcome.ttlMs ?? 0])
+      return errorReply('GW_ERR_BUNDLE_TIMEOUT', [outcome.bundle ?? 'unknown', outcome.ttlMs])
     case 'offline':
-      return errorReply('GW_ERR_BUNDLE_OFFLINE', [outcome.bundle ?? 'unknown'])
+      return errorReply('GW_ERR_BUNDLE_OFFLINE', [outcome.bundle])
     case 'not-found':
       return errorReply('GW_ERR_ROUTE_NOT_FOUND', [resourceName(resource)])
     case 'no-model':
@@ -28,16 +24,39 @@ export function outcomeReply(outcome: Outcome, resource: string, debug: boolean)
     case 'locked':
       return errorReply('GW_ERR_RESOURCE_LOCKED')
     case 'too-large':
-      return errorReply('GW_ERR_PAYLOAD_TOO_LARGE', [1_048_576])
-    case 'bad-request': {
-      const data = msg.data as { log?: string } | undefined
-      return errorReply('GW_ERR_BAD_REQUEST', [data?.log ?? 'malformed request'])
-    }
+      return errorReply('GW_ERR_PAYLOAD_TOO_LARGE', [MAX_PAYLOAD_BYTES])
+    case 'too-deep':
+      return errorReply('GW_ERR_JSON_TOO_DEEP', [outcome.depth, outcome.limit])
+    case 'bad-request':
+      return errorReply('GW_ERR_BAD_REQUEST', [outcome.reason])
     case 'unavailable':
+      // the in-flight bound reads like a stop today (docs/errors.md); `outcome.cause` tells them apart
       return errorReply('GW_ERR_UNAVAILABLE', ['the gateway is stopping'])
-    default:
+    case 'id-used':
+    case 'internal':
       return errorReply('GW_ERR_INTERNAL')
   }
+}
+
+/**
+ * §7: a remote gateway's answer is nested in the bundle's data (`{code, data}`); a model answer that is not a
+ * failure is unwrapped, anything else answers as it is.
+ */
+export function remoteReply(outcome: Outcome, r: HttpReply, debug: boolean): HttpReply {
+  if (outcome.kind !== 'answer' || r.status >= 400) return r
+  const inner = outcome.data
+  if (!isObject(inner) || typeof inner.code !== 'number') return r
+  return modelReply(inner.code, inner.data ?? {}, outcome.sign, debug)
+}
+
+/** The bundle an outcome is about: the one named by a timeout or an offline answer, else the one that signed it. */
+export function answeredBy(outcome: Outcome): string | undefined {
+  if ((outcome.kind === 'timeout' || outcome.kind === 'offline') && outcome.bundle !== undefined)
+    return outcome.bundle
+  if (outcome.kind !== 'answer') return CONTROLLER_SIGN // every failure is the controller's message
+  const sign = outcome.sign
+  const last = Array.isArray(sign) ? sign[sign.length - 1] : undefined
+  return typeof last === 'string' ? last : undefined
 }
 
 /** A model's answer: 200–599 pass through; error bodies are always objects with `message` and `code`. */
@@ -46,7 +65,7 @@ export function modelReply(
   data: Json | undefined,
   sign: Json | undefined,
   debug: boolean,
-) {
+): HttpReply {
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 200 || code > 599) {
     const last = Array.isArray(sign) ? sign[sign.length - 1] : undefined
     return errorReply('GW_ERR_BUNDLE_BAD_RESPONSE', [

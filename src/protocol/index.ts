@@ -49,3 +49,4 @@ export {
   presenceClientId,
   REGISTRATION_RESOURCE,
 } from './topics.ts'
+export { conflictText, offlineText, WIRE_TEXT } from './wire-replies.ts'

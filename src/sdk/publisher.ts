@@ -1,5 +1,5 @@
 import { createError } from '../errors.ts'
-import { CONTROLLER_SIGN, type Envelope, IdGenerator, type Json } from '../protocol/index.ts'
+import { CONTROLLER_SIGN, type Envelope, IdGenerator, type Json, WIRE_TEXT } from '../protocol/index.ts'
 import type { Method, ResponseMessage } from './message.ts'
 import { currentRequestId } from './request-context.ts'
 
@@ -104,7 +104,7 @@ export class Publisher {
       !p.retried &&
       sign.length === 1 &&
       sign[0] === CONTROLLER_SIGN &&
-      (message.data as { message?: unknown } | null)?.message === "'id' was used, please use another 'id'"
+      (message.data as { message?: unknown } | null)?.message === WIRE_TEXT.idUsed
     ) {
       // §8.8: resend once with a fresh id.
       const fresh = this.#ids.next((n) => this.#pending.has(n))

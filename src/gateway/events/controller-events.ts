@@ -1,10 +1,16 @@
-import type { ComponentInfo, ControllerCore } from '../../controller/index.ts'
+import type { ComponentChange, ComponentInfo, ControllerCore } from '../../controller/index.ts'
 import { DropLog } from '../../drop-log.ts'
 import type { Logger } from '../../logger.ts'
 import { type Envelope, type Json, resourceName } from '../../protocol/index.ts'
 import { GATEWAY_PREFIXES, isUnder } from '../reserved.ts'
 import { bundleView } from '../routes/bundles.ts'
 import type { EventHub } from './event-hub.ts'
+
+/**
+ * The `change` of a `/bundles/<name>` push event: the controller's {@link ComponentChange}, or `online` (a bundle
+ * seen offline registered again).
+ */
+export type BundleChange = ComponentChange | 'online'
 
 /** Names remembered as offline until they register again (bounded: the oldest are forgotten first). */
 const MAX_OFFLINE_NAMES = 1024
@@ -46,7 +52,7 @@ export function forwardControllerEvents(core: ControllerCore, hub: EventHub, log
       drops.drop('event not pushed: it cannot be serialised', { resource, err: (err as Error).message })
     }
   })
-  const bundleEvent = (change: string, method: string, c: ComponentInfo) => {
+  const bundleEvent = (change: BundleChange, method: string, c: ComponentInfo) => {
     hub.publish({
       resource: `/bundles/${c.name}`,
       method,

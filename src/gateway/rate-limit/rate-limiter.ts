@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { credentialOf, type Principal } from '../auth.ts'
-import { errorReply } from '../http-error.ts'
+import { sendError } from '../http-error.ts'
 import { addressKey } from './address-key.ts'
 import { type BucketLimit, BucketMap } from './bucket-map.ts'
 
@@ -92,6 +92,5 @@ export class RateLimiter {
 }
 
 function limited(reply: FastifyReply, who: string, retryAfterSec: number): void {
-  const r = errorReply('GW_ERR_RATE_LIMITED', [who, retryAfterSec])
-  void reply.code(r.status).header('retry-after', retryAfterSec).send(r.body)
+  void sendError(reply, 'GW_ERR_RATE_LIMITED', [who, retryAfterSec], { 'retry-after': retryAfterSec })
 }

@@ -8,9 +8,9 @@ import type { ControllerCore, Outcome } from '../../controller/index.ts'
 import { GatewayError } from '../../errors.ts'
 import type { FileStore, UploadTickets } from '../../files/index.ts'
 import { isObject, type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts'
-import { errorReply } from '../http-error.ts'
+import { errorReply, sendError, sendReply } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
-import { modelReply, outcomeReply } from '../outcome-reply.ts'
+import { outcomeReply, remoteReply } from '../outcome-reply.ts'
 import { CONTROLLER_PREFIX, isUnder } from '../reserved.ts'
 import { receiveUpload, sendUploadError, type UploadLimits } from './file-upload.ts'
 
@@ -33,11 +33,6 @@ export function siteOf(request: FastifyRequest): string {
   const s = request.raw.socket
   const addr = (s.localAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.)/, '')
   return `http://${addr.includes(':') ? `[${addr}]` : addr}:${s.localPort}`
-}
-
-function send(reply: FastifyReply, r: { status: number; body: unknown }) {
-  reply.code(r.status)
-  return r.body === undefined ? reply.send() : reply.send(r.body)
 }
 
 const GW_ID = /^[A-Za-z0-9_]+$/
@@ -76,11 +71,7 @@ async function ask(
     ...(p ? { caller: { token: p.tokenId, scope: p.scope } } : {}),
   })
   let answer = outcomeReply(outcome, resource, deps.debug)
-  if (gw !== undefined && outcome.kind === 'answer' && answer.status < 400) {
-    const inner = outcome.message.data
-    if (isObject(inner) && typeof inner.code === 'number')
-      answer = modelReply(inner.code, inner.data ?? {}, outcome.message.sign, deps.debug)
-  }
+  if (gw !== undefined) answer = remoteReply(outcome, answer, deps.debug) // §7
   return { outcome, answer }
 }
 
@@ -99,7 +90,7 @@ function messageOnly(answer: { status: number; body: unknown }) {
 async function helperUpload(deps: FileHelperDeps, request: FastifyRequest, reply: FastifyReply) {
   const resource = resourceOf(request)
   // refused before the body is read: the connection closes instead of reading the rest of it
-  if (typeof resource !== 'string') return send(reply.header('connection', 'close'), resource)
+  if (typeof resource !== 'string') return sendReply(reply, resource, { connection: 'close' })
   let up: Awaited<ReturnType<typeof receiveUpload>>
   try {
     up = await receiveUpload(request, deps.store, deps.limits, { fields: JSON_DATA })
@@ -120,7 +111,7 @@ async function helperUpload(deps: FileHelperDeps, request: FastifyRequest, reply
     }
     if (!isObject(parsed as Json)) {
       await removeAll()
-      return send(reply, errorReply('GW_ERR_BAD_REQUEST', ['form field jsonData must be a JSON object']))
+      return sendError(reply, 'GW_ERR_BAD_REQUEST', ['form field jsonData must be a JSON object'])
     }
     extra = parsed as Record<string, Json>
   }
@@ -144,29 +135,28 @@ async function helperUpload(deps: FileHelperDeps, request: FastifyRequest, reply
   else data.files = Object.fromEntries(up.files.map((f) => [f.field, entry(f.meta)]))
   const { answer } = await ask(deps, request, request.method.toLowerCase(), resource, data)
   // success (any 2xx/3xx, 200 in the original): the bundle's code and data; an error: {message}, the upload removed
-  if (answer.status < 400) return send(reply, answer)
+  if (answer.status < 400) return sendReply(reply, answer)
   await removeAll()
-  return send(reply, messageOnly(answer))
+  return sendReply(reply, messageOnly(answer))
 }
 
 async function helperDownload(deps: FileHelperDeps, request: FastifyRequest, reply: FastifyReply) {
   const p = request.principal
   // the helper makes the bundle POST: a read token may not make it (it could not POST itself) [HA-5]
-  if (p?.scope === 'read')
-    return send(reply, errorReply('GW_ERR_SCOPE', ['read', 'POST', '/helper/download']))
+  if (p?.scope === 'read') return sendError(reply, 'GW_ERR_SCOPE', ['read', 'POST', '/helper/download'])
   const resource = resourceOf(request)
-  if (typeof resource !== 'string') return send(reply, resource)
+  if (typeof resource !== 'string') return sendReply(reply, resource)
   const ticket = deps.tickets.issue(p?.tokenId)
   const data: Json = {
     url: `${siteOf(request)}${API_PREFIX}/files/upload`,
     headers: { 'mx-api-token': ticket },
   }
   const { answer } = await ask(deps, request, 'post', resource, data)
-  if (answer.status >= 400) return send(reply, messageOnly(answer))
+  if (answer.status >= 400) return sendReply(reply, messageOnly(answer))
   const url = (answer.body as { url?: unknown } | undefined)?.url
   if (typeof url !== 'string')
-    return send(reply, errorReply('GW_ERR_BUNDLE_BAD_RESPONSE', [resource, "200 without a string 'url'"]))
-  return send(reply, { status: 200, body: { downloadLink: url } })
+    return sendError(reply, 'GW_ERR_BUNDLE_BAD_RESPONSE', [resource, "200 without a string 'url'"])
+  return sendReply(reply, { status: 200, body: { downloadLink: url } })
 }
 
 /** Registers the helpers, plain and remote (`/cg-<id>/…`), in the file routes' scope. */

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { GatewayError } from '../../errors.ts'
 import { type FileMeta, type FileStore, TICKET_PREFIX, type UploadTickets } from '../../files/index.ts'
 import { credentialOf } from '../auth.ts'
-import { errorReply } from '../http-error.ts'
+import { sendError } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
 import { fileHelperRoutes } from './file-helpers.ts'
 import { sendFile } from './file-send.ts'
@@ -41,8 +41,7 @@ function uploadAnswer(up: ReceivedUpload) {
 }
 
 function notFound(reply: FastifyReply, id: string) {
-  const r = errorReply('GW_ERR_FILE_NOT_FOUND', [id.slice(0, 64)])
-  return reply.code(r.status).send(r.body)
+  return sendError(reply, 'GW_ERR_FILE_NOT_FOUND', [id.slice(0, 64)])
 }
 
 async function upload(request: FastifyRequest, reply: FastifyReply, deps: FileRouteDeps) {
@@ -80,8 +79,7 @@ export function fileRoutes(app: FastifyInstance, deps: FileRouteDeps): void {
       const { id } = request.params as { id: string }
       const body = request.body as { keep?: unknown } | undefined
       if (typeof body?.keep !== 'boolean') {
-        const r = errorReply('GW_ERR_BAD_REQUEST', ['expected a JSON object {"keep": true | false}'])
-        return reply.code(r.status).send(r.body)
+        return sendError(reply, 'GW_ERR_BAD_REQUEST', ['expected a JSON object {"keep": true | false}'])
       }
       const meta = await deps.store.keep(id, body.keep)
       return meta ? fileView(meta) : notFound(reply, id)
@@ -95,8 +93,7 @@ export function fileRoutes(app: FastifyInstance, deps: FileRouteDeps): void {
     scope.post(`${API_PREFIX}/files/upload`, { config: { auth: 'none' } }, async (request, reply) => {
       const secret = credentialOf(request)
       if (!secret?.startsWith(TICKET_PREFIX) || !deps.tickets.redeem(secret)) {
-        const r = errorReply('GW_ERR_FILE_TICKET')
-        return reply.code(r.status).header('connection', 'close').send(r.body)
+        return sendError(reply, 'GW_ERR_FILE_TICKET', [], { connection: 'close' })
       }
       return upload(request, reply, deps)
     })

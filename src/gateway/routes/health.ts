@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { errorReply } from '../http-error.ts'
+import { errorReply, sendReply } from '../http-error.ts'
 
 /** `GET /health` (the process serves HTTP) and `GET /ready` (broker and controller up), no auth ([HA-11]). */
 export function healthRoutes(app: FastifyInstance, ready: () => string | undefined): void {
@@ -8,6 +8,6 @@ export function healthRoutes(app: FastifyInstance, ready: () => string | undefin
     const notReady = ready()
     if (notReady === undefined) return { status: 'ready' }
     const r = errorReply('GW_ERR_UNAVAILABLE', [notReady])
-    return reply.code(r.status).send({ status: 'not ready', ...r.body })
+    return sendReply(reply, { status: r.status, body: { status: 'not ready', ...r.body } })
   })
 }

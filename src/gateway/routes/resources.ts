@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify'
-import type { ControllerCore, Outcome } from '../../controller/index.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ControllerCore } from '../../controller/index.ts'
 import type { GatewayMetrics } from '../../metrics/index.ts'
-import { isObject, type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts'
-import { errorReply } from '../http-error.ts'
-import { API_PREFIX, mapRequest } from '../map-resource.ts'
-import { modelReply, outcomeReply } from '../outcome-reply.ts'
+import { type Json, MAX_RESOURCE_CHARS } from '../../protocol/index.ts'
+import { apiTarget } from '../api-path.ts'
+import { sendError, sendReply } from '../http-error.ts'
+import { API_PREFIX, type MappedRequest, mapRequest } from '../map-resource.ts'
+import { answeredBy, outcomeReply, remoteReply } from '../outcome-reply.ts'
 import { GATEWAY_PREFIXES, isUnder } from '../reserved.ts'
 
 /** The verbs a bundle resource serves; anything else is 405 ([WP-49], §8.5). */
@@ -27,26 +28,12 @@ export function resourceRoutes(
     url: `${API_PREFIX}/*`,
     config: { auth: 'resource' },
     handler: async (request, reply) => {
-      const method = request.method
-      if (!RESOURCE_METHODS.has(method)) {
-        const r = errorReply('GW_ERR_METHOD_NOT_ALLOWED')
-        return reply.code(r.status).send(r.body)
-      }
-      const path = request.url.slice(API_PREFIX.length).split('?')[0] ?? ''
-      // [HA-11] the gateway's own paths are never forwarded (a method they do not serve lands here)
-      if (GATEWAY_PREFIXES.some((p) => isUnder(path, p))) {
-        const r = errorReply('GW_ERR_METHOD_NOT_ALLOWED')
-        return reply.code(r.status).send(r.body)
-      }
-      const mapped = mapRequest(request.url, method, request.body as Json | undefined)
-      if (mapped.resource.length > MAX_RESOURCE_CHARS) {
-        const r = errorReply('GW_ERR_BAD_REQUEST', [`resource exceeds ${MAX_RESOURCE_CHARS} characters`])
-        return reply.code(r.status).send(r.body)
-      }
+      const mapped = forwardable(request, reply)
+      if (!mapped) return reply
       const p = request.principal
       const started = performance.now()
       const outcome = await core.request({
-        method: method.toLowerCase(),
+        method: request.method.toLowerCase(),
         resource: mapped.resource,
         data: mapped.data,
         requestId: request.id, // docs/observability.md: the id travels to the bundle [WP-61]
@@ -54,32 +41,35 @@ export function resourceRoutes(
       })
       const seconds = (performance.now() - started) / 1000
       let r = outcomeReply(outcome, mapped.resource, debug)
-      // §7: a remote gateway's answer is nested in the bundle's data.
-      if (mapped.remote && outcome.kind === 'answer' && r.status < 400) {
-        const inner = outcome.message.data
-        if (isObject(inner) && typeof inner.code === 'number') {
-          r = modelReply(inner.code, inner.data ?? {}, outcome.message.sign, debug)
-        }
-      }
+      if (mapped.remote) r = remoteReply(outcome, r, debug) // §7
       request.bundle = metrics
         ? metrics.bundleCall({
             resource: mapped.resource,
-            method,
+            method: request.method,
             outcome: outcome.kind,
             status: r.status,
             seconds,
           })
         : answeredBy(outcome)
-      reply.code(r.status)
-      return r.body === undefined ? reply.send() : reply.send(r.body)
+      return sendReply(reply, r)
     },
   })
 }
 
-/** The bundle an outcome is about: the one named by a timeout or an offline answer, else the last signer. */
-function answeredBy(outcome: Outcome): string | undefined {
-  if (outcome.bundle !== undefined) return outcome.bundle
-  const sign = outcome.message.sign
-  const last = Array.isArray(sign) ? sign[sign.length - 1] : undefined
-  return typeof last === 'string' ? last : undefined
+/**
+ * The request as the controller gets it, or undefined when it was refused here: a verb no resource serves, a path
+ * the gateway serves itself [HA-11] (a method it does not serve lands here), a resource over 1023 characters.
+ */
+function forwardable(request: FastifyRequest, reply: FastifyReply): MappedRequest | undefined {
+  const target = apiTarget(request)
+  if (!RESOURCE_METHODS.has(request.method) || GATEWAY_PREFIXES.some((p) => isUnder(target.path, p))) {
+    sendError(reply, 'GW_ERR_METHOD_NOT_ALLOWED')
+    return undefined
+  }
+  const mapped = mapRequest(target.resource, request.method, request.body as Json | undefined)
+  if (mapped.resource.length > MAX_RESOURCE_CHARS) {
+    sendError(reply, 'GW_ERR_BAD_REQUEST', [`resource exceeds ${MAX_RESOURCE_CHARS} characters`])
+    return undefined
+  }
+  return mapped
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createError } from '../../errors.ts'
 import type { Scope } from '../auth.ts'
-import { errorReply } from '../http-error.ts'
+import { sendError } from '../http-error.ts'
 import { API_PREFIX } from '../map-resource.ts'
 
 /** A token as listed (never its secret). */
@@ -65,8 +65,7 @@ export function tokenRoutes(
   app.delete(`${API_PREFIX}/tokens/:id`, { config }, async (request, reply) => {
     const { id } = request.params as { id: string }
     if (!tokens.revoke(id)) {
-      const r = errorReply('GW_ERR_TOKEN_NOT_FOUND', [id])
-      return reply.code(r.status).send(r.body)
+      return sendError(reply, 'GW_ERR_TOKEN_NOT_FOUND', [id])
     }
     return reply.code(204).send()
   })
