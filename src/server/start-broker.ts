@@ -4,12 +4,17 @@
  * @module
  */
 import { resolve } from 'node:path'
-import { brokerAuthRequired, type EmbeddedBroker, isLoopbackHost, startBroker } from '../broker/index.ts'
+import {
+  BrokerCredentialStore,
+  brokerAuthRequired,
+  type EmbeddedBroker,
+  isLoopbackHost,
+  startBroker,
+} from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import type { ControllerBroker } from '../controller/index.ts'
 import type { Logger } from '../logger.ts'
 import { readPem } from '../read-pem.ts'
-import { BrokerCredentialStore } from '../broker/index.ts'
 import type { Closers } from './closers.ts'
 
 /** The broker side of a gateway. */
