@@ -16,7 +16,8 @@ import {
 } from './controller/index.ts'
 import { createError } from './errors.ts'
 import { FileStore, UploadTickets } from './files/index.ts'
-import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
+import { type Fleet, startFleet } from './fleet/index.ts'
+import { buildGateway, GATEWAY_PREFIXES, gatewayVersion } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
 import { readPem } from './read-pem.ts'
@@ -120,7 +121,10 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       liveness: cfg.controller.liveness,
       localId: cfg.controller.localId || undefined,
       logger,
-      reserved: GATEWAY_RESOURCES,
+      // with a fleet uplink, `/remote` is the fleet built-in's (docs/fleet.md)
+      reserved: cfg.fleet.url
+        ? [...GATEWAY_RESOURCES, { prefix: '/remote', owner: 'fleet' }]
+        : GATEWAY_RESOURCES,
       limits: registrationLimits(cfg.controller),
       ...(metrics ? { observer: metrics.observer } : {}),
       jsonDepth: cfg.limits.jsonDepth,
@@ -192,12 +196,25 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       opened.push(() => ml.close())
     }
 
+    let fleet: Fleet | undefined
+    if (cfg.fleet.url) {
+      const f = startFleet({
+        config: cfg.fleet,
+        core: ctl.core,
+        logger,
+        version: gatewayVersion(),
+        jsonDepth: cfg.limits.jsonDepth,
+      })
+      fleet = f
+      opened.push(() => f.close())
+    }
     const files = await FileStore.open(join(resolve(cfg.data.dir), 'files'), { ...cfg.files, logger })
     opened.push(() => files.close())
     let closing = false
     let starting = true
     const http = buildGateway({
       core: controller.core,
+      ...(fleet ? { fleet } : {}),
       tokens,
       logger,
       debug: cfg.http.debug,

@@ -48,6 +48,27 @@ export const DEFAULTS = {
     /** Registration POSTs a client may send at once (bucket size). */
     registrationBurst: 20,
   },
+  fleet: {
+    /** The fleet's central MQTT broker (docs/fleet.md); empty: no uplink. */
+    url: '',
+    /** This gateway's id in the fleet, `cg-<letters, digits, _>`: `/api/v1/<localId>/…` on its peers reaches it. */
+    localId: '',
+    /** Credentials on the central broker: the user name must be `localId` for the documented ACL. */
+    username: '',
+    password: '',
+    /** TLS to the central broker (PEM files), as for `broker.*`. */
+    caFile: '',
+    certFile: '',
+    keyFile: '',
+    /** Added to a remote bundle's ttl: what a remote call may spend on the links. */
+    linkBudgetMs: 2000,
+    /** Who may call this gateway over the uplink: `cg-hub=readwrite,cg-2=read`. Empty: nobody (403). */
+    trust: '',
+    /** A hub: no local bundles, its web service fronts the fleet (`bundlegate start --hub`). */
+    hub: false,
+    /** Remote calls in flight at once, sent and served each; more answer 503 at once. */
+    maxInFlight: 256,
+  },
   http: {
     /** Web service interface. Loopback by default; `0.0.0.0` exposes it on the LAN. */
     host: '127.0.0.1',
@@ -156,6 +177,7 @@ export type Config = {
   metrics: typeof DEFAULTS.metrics
   limits: typeof DEFAULTS.limits
   files: typeof DEFAULTS.files
+  fleet: typeof DEFAULTS.fleet
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -193,6 +215,28 @@ export const CONFIG_SCHEMA = {
         maxResources: { type: 'integer', minimum: 1 },
         registrationsPerSec: { type: 'integer', minimum: 1 },
         registrationBurst: { type: 'integer', minimum: 1 },
+      },
+    },
+    fleet: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: { type: 'string', pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$' },
+        // the id part is the `cg-<id>` of wire-protocol.md §7 (src/gateway/map-resource.ts), at most 64 characters
+        localId: { type: 'string', pattern: '^(|cg-[A-Za-z0-9_]{1,64})$' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        caFile: { type: 'string' },
+        certFile: { type: 'string' },
+        keyFile: { type: 'string' },
+        linkBudgetMs: { type: 'integer', minimum: 0, maximum: 600_000 },
+        trust: {
+          type: 'string',
+          pattern:
+            '^(|cg-[A-Za-z0-9_]{1,64}=(read|readwrite)(,cg-[A-Za-z0-9_]{1,64}=(read|readwrite)){0,1023})$',
+        },
+        hub: { type: 'boolean' },
+        maxInFlight: { type: 'integer', minimum: 1, maximum: 100_000 },
       },
     },
     http: {
@@ -296,6 +340,15 @@ export const ENV_VARS: Readonly<
   BUNDLEGATE_MODE: ['controller', 'mode', 'string'],
   BUNDLEGATE_LIVENESS: ['controller', 'liveness', 'boolean'],
   BUNDLEGATE_LOCAL_ID: ['controller', 'localId', 'string'],
+  BUNDLEGATE_FLEET_URL: ['fleet', 'url', 'string'],
+  BUNDLEGATE_FLEET_LOCAL_ID: ['fleet', 'localId', 'string'],
+  BUNDLEGATE_FLEET_USERNAME: ['fleet', 'username', 'string'],
+  BUNDLEGATE_FLEET_PASSWORD: ['fleet', 'password', 'string'],
+  BUNDLEGATE_FLEET_CA_FILE: ['fleet', 'caFile', 'string'],
+  BUNDLEGATE_FLEET_CERT_FILE: ['fleet', 'certFile', 'string'],
+  BUNDLEGATE_FLEET_KEY_FILE: ['fleet', 'keyFile', 'string'],
+  BUNDLEGATE_FLEET_TRUST: ['fleet', 'trust', 'string'],
+  BUNDLEGATE_FLEET_HUB: ['fleet', 'hub', 'boolean'],
   BUNDLEGATE_HTTP_HOST: ['http', 'host', 'string'],
   BUNDLEGATE_HTTP_PORT: ['http', 'port', 'integer'],
   BUNDLEGATE_AUTH: ['http', 'auth', 'boolean'],

@@ -26,7 +26,7 @@ import {
 } from '../protocol/index.ts'
 import { buildChain, type Chain, viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
-import type { Component, ComponentInfo, ComponentStats } from './component.ts'
+import type { BuiltinAnswer, BuiltinHandler, Component, ComponentInfo, ComponentStats } from './component.ts'
 import { createDependencyHandler } from './dependency.ts'
 import { type LockSet, LockTable, lockSetOf, meets } from './locks.ts'
 import { finalAnswer, hookMessage } from './merge.ts'
@@ -692,6 +692,18 @@ export class ControllerCore {
   #runBuiltin(c: Component, s: Session, message: Envelope): void {
     const clientId = s.pending.origin.kind === 'mqtt' ? s.pending.origin.clientId : undefined
     const answer = (c.builtin as NonNullable<Component['builtin']>)(message, { clientId })
+    if (answer instanceof Promise) {
+      // an asynchronous built-in (the fleet's `/remote/+`, src/fleet): answers when it settles, the ttl still holds
+      void answer.then(
+        (a) => this.#builtinReply(s, a),
+        () => this.#builtinReply(s, { code: 500 }),
+      )
+      return
+    }
+    this.#builtinReply(s, answer)
+  }
+
+  #builtinReply(s: Session, answer: BuiltinAnswer): void {
     const reply = controllerMessage({
       id: s.pending.id,
       code: answer.code,
@@ -924,12 +936,17 @@ export class ControllerCore {
 
   // ---------------------------------------------------------------- registry helpers
 
-  #addBuiltin(name: string, patterns: string[], handler: NonNullable<Component['builtin']>): void {
+  /** An in-process model added by the gateway (the fleet's `/remote/+`): always online, never locks (§8.6). */
+  addBuiltin(name: string, patterns: string[], handler: BuiltinHandler, ttlSec: number): void {
+    this.#addBuiltin(name, patterns, handler, ttlSec)
+  }
+
+  #addBuiltin(name: string, patterns: string[], handler: BuiltinHandler, ttlSec = BUILTIN_TTL_SEC): void {
     this.#registry.add({
       name,
       role: 'model',
       description: `built-in ${name}`,
-      ttlSec: BUILTIN_TTL_SEC,
+      ttlSec,
       hooks: [],
       patterns,
       tunnel: undefined,

@@ -5,7 +5,7 @@
 export type { Chain } from './chain.ts'
 export { buildChain } from './chain.ts'
 export { type Clock, systemClock } from './clock.ts'
-export type { ComponentInfo, ComponentStats } from './component.ts'
+export type { BuiltinAnswer, BuiltinHandler, ComponentInfo, ComponentStats } from './component.ts'
 export { type Controller, type ControllerBroker, startController } from './controller.ts'
 export {
   ControllerCore,
