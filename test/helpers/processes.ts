@@ -296,6 +296,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>
   /** TLS on the listener with this server certificate (PEM files); the URL becomes `mqtts://`. */
   tls?: { caFile: string; certFile: string; keyFile: string }
+  /** The content of a mosquitto ACL file (`acl_file`), e.g. the fleet's `pattern` lines (docs/fleet.md). */
+  acl?: string
 }
 
 /** A mosquitto broker of one test. */
@@ -341,6 +343,11 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'allow_anonymous false',
       `password_file ${file}`,
     )
+  }
+  if (options.acl !== undefined) {
+    const file = join(dir, 'acl')
+    await writeFile(file, options.acl)
+    security.push(`acl_file ${file}`)
   }
   if (options.tls)
     security.push(
