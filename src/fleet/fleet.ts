@@ -88,7 +88,6 @@ export function startFleet(deps: FleetDeps): Fleet {
   })
   onMessage = fleetInbox({ server, caller, directory, log, jsonDepth: deps.jsonDepth })
   directory.onChange((change, peer) => {
-    if (change === 'offline') caller.peerOffline(peer.id, peer.lastSeen)
     if (change !== 'updated') log.info({ peer: peer.id, change }, 'fleet peer changed')
   })
   deps.core.addBuiltin(

@@ -44,6 +44,9 @@ export class RemoteCaller {
 
   constructor(deps: RemoteCallerDeps) {
     this.#d = deps
+    deps.directory.onChange((change, peer) => {
+      if (change === 'offline') this.peerOffline(peer.id, peer.lastSeen)
+    })
   }
 
   get inFlight(): number {
