@@ -174,7 +174,10 @@ test('[WP-68] the target refuses before its controller sees anything; admitted c
   server.handle('cg-w', req({ id: 6, method: 'get', resource: '/nothing' }))
   await new Promise((r) => setImmediate(r))
   assert.equal(replies[0]?.msg.code, 404, 'answered as the web service maps it (§8.5)')
-  assert.equal((replies[0]?.msg.data as unknown as { code: string }).code, 'GW_ERR_ROUTE_NOT_FOUND')
+  assert.equal(
+    (replies[0]?.msg.data as unknown as { code: string } | undefined)?.code,
+    'GW_ERR_ROUTE_NOT_FOUND',
+  )
 })
 
 test('[WP-67] the caller accepts an answer only from the gateway asked; offline and uplink loss end calls at once', async () => {
@@ -187,7 +190,10 @@ test('[WP-67] the caller accepts an answer only from the gateway asked; offline 
   const caller = new RemoteCaller({
     localId: 'cg-a',
     directory: d,
-    send: (target, payload) => (sent.push({ target, payload }), up),
+    send: (target, payload) => {
+      sent.push({ target, payload })
+      return up
+    },
     connected: () => up,
     linkBudgetMs: 50,
     maxInFlight: 8,
