@@ -19,7 +19,7 @@ export {
 } from './controller-core.ts'
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
-export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export { type ExternalBrokerOptions, setNoDelay } from './mqtt-transport.ts'
 export type { ControllerObserver } from './observer.ts'
 export {
   firstLevel,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { setNoDelay } from '../controller/index.ts'
 import type { Logger } from '../logger.ts'
 import { presenceTopic, subscriptionsOf } from './topics.ts'
 
@@ -51,7 +52,10 @@ export class Uplink {
       will: { topic: presenceTopic(o.localId), payload: Buffer.from(o.will()), qos: 1, retain: true },
       ...o.mqtt,
     })
-    this.#client.on('connect', () => void this.#up())
+    this.#client.on('connect', () => {
+      setNoDelay(this.#client) // a remote call is a chain of small packets: Nagle would hold each one back
+      void this.#up()
+    })
     this.#client.on('message', (topic, payload) => o.message(topic, payload))
     this.#client.on('close', () => this.#down('connection closed'))
     this.#client.on('error', (err) => o.log.warn({ err: err.message }, 'fleet uplink error'))
