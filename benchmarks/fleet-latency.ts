@@ -9,7 +9,8 @@
  * - peer:   `GET /api/v1/cg-a/example` on cg-b
  *
  * then the recovery time after a restart of the central broker (until the hub's remote call answers 200 again).
- * BENCH_SECONDS (default 5) per case, BENCH_ROUNDS (default 2). Prints a Markdown table.
+ * BENCH_SECONDS (default 5) per case, BENCH_ROUNDS (default 2); BENCH_NODELAY=0 runs mosquitto without
+ * `set_tcp_nodelay true`. Prints a Markdown table.
  * @module
  */
 import { Agent, request } from 'node:http'
@@ -66,7 +67,7 @@ async function run(m: FleetMember, path: string, concurrency: number, seconds: n
 const cleanups: Array<() => unknown> = []
 const defer = (fn: () => unknown) => cleanups.push(fn)
 try {
-  const central = await startCentral()
+  const central = await startCentral(process.env.BENCH_NODELAY !== '0')
   if (!central) throw new Error('mosquitto is not installed')
   defer(() => central.close())
   const a = await startMember(central, 'cg-a', { trust: 'cg-hub=readwrite,cg-b=read' }, defer)

@@ -35,8 +35,13 @@ export const PASSWORDS = {
 
 type MemberId = keyof typeof PASSWORDS
 
-export async function startCentral(): Promise<Mosquitto | undefined> {
-  return startMosquitto({ users: PASSWORDS, acl: await documentedAcl() })
+/** The central broker; `set_tcp_nodelay true` as docs/fleet.md recommends, unless `nodelay` is false. */
+export async function startCentral(nodelay = true): Promise<Mosquitto | undefined> {
+  return startMosquitto({
+    users: PASSWORDS,
+    acl: await documentedAcl(),
+    conf: nodelay ? ['set_tcp_nodelay true'] : [],
+  })
 }
 
 /** One gateway of the fleet, restartable on the same data directory. */

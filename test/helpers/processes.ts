@@ -298,6 +298,8 @@ export interface MosquittoOptions {
   tls?: { caFile: string; certFile: string; keyFile: string }
   /** The content of a mosquitto ACL file (`acl_file`), e.g. the fleet's `pattern` lines (docs/fleet.md). */
   acl?: string
+  /** More lines for mosquitto.conf (e.g. `set_tcp_nodelay true`). */
+  conf?: string[]
 }
 
 /** A mosquitto broker of one test. */
@@ -368,6 +370,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'log_type information',
       'connection_messages true',
       'log_timestamp true',
+      ...(options.conf ?? []),
       '',
     ].join('\n'),
   )
