@@ -73,6 +73,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics | undefined
   /** `http://host:port` of the separate metrics listener, when `metrics.host` is set. */
   readonly metricsUrl: string | undefined
+  /** The fleet uplink, when `fleet.url` is set (docs/fleet.md). */
+  readonly fleet: Fleet | undefined
   close(): Promise<void>
 }
 
@@ -294,6 +296,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       metrics,
       metricsUrl: metricsListener?.url,
+      fleet,
       close() {
         closing = true
         closed ??= unwind()

@@ -68,6 +68,8 @@ export const DEFAULTS = {
     hub: false,
     /** Remote calls in flight at once, sent and served each; more answer 503 at once. */
     maxInFlight: 256,
+    /** After our (re)connect, a peer whose presence has not come again within this time counts as offline. */
+    reannounceSec: 40,
   },
   http: {
     /** Web service interface. Loopback by default; `0.0.0.0` exposes it on the LAN. */
@@ -237,6 +239,7 @@ export const CONFIG_SCHEMA = {
         },
         hub: { type: 'boolean' },
         maxInFlight: { type: 'integer', minimum: 1, maximum: 100_000 },
+        reannounceSec: { type: 'integer', minimum: 1, maximum: 3600 },
       },
     },
     http: {

@@ -35,8 +35,6 @@ export interface FleetDeps {
   jsonDepth: number
 }
 
-/** A peer not re-announced this long after our (re)connect is taken as offline (its will may have been lost). */
-const STALE_AFTER_MS = 40_000
 /** Inventory changes are announced at most this often. */
 const ANNOUNCE_DELAY_MS = 500
 
@@ -60,11 +58,10 @@ export function startFleet(deps: FleetDeps): Fleet {
     log,
     will: () => presence('offline'),
     message: (topic, payload) => onMessage(topic, payload),
-    up: () => {
-      const connectedAt = Date.now()
+    up: (subscribedAt) => {
       uplink.publish(presenceTopic(localId), presence('online'), true)
       clearTimeout(staleTimer)
-      staleTimer = setTimeout(() => directory.expireBefore(connectedAt), STALE_AFTER_MS)
+      staleTimer = setTimeout(() => directory.expireBefore(subscribedAt), cfg.reannounceSec * 1000)
       staleTimer.unref()
     },
     down: (reason) => caller.uplinkLost(reason),

@@ -15,8 +15,8 @@ export interface UplinkOptions {
   will: () => string
   /** Received publishes (retained ones too: presence is retained by design). */
   message: (topic: string, payload: Buffer) => void
-  /** After each CONNACK and SUBACK. */
-  up: () => void
+  /** After each CONNACK and SUBACK; `at`: when the subscriptions were sent (retained messages come after it). */
+  up: (at: number) => void
   /** The connection went away (it reconnects by itself). */
   down: (reason: string) => void
 }
@@ -70,6 +70,8 @@ export class Uplink {
   }
 
   async #up(): Promise<void> {
+    // before the SUBSCRIBE: the retained presences it brings may be handled before subscribeAsync resolves
+    const at = Date.now()
     try {
       await this.#client.subscribeAsync(subscriptionsOf(this.#o.localId), { qos: 1 })
     } catch (err) {
@@ -80,7 +82,7 @@ export class Uplink {
     this.#client.options.reconnectPeriod = uplinkBackoffMs(0)
     this.#connected = true
     this.#o.log.info({ url: this.#o.url }, 'fleet uplink connected')
-    this.#o.up()
+    this.#o.up(at)
   }
 
   #down(reason: string): void {
