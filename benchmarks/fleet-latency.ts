@@ -27,11 +27,22 @@ interface CaseResult {
   h: Histogram
 }
 
+/** The first error body seen per status (printed at the end: an error count alone explains nothing). */
+const firstErrors = new Map<number, string>()
+
 function get(agent: Agent, url: URL, token: string): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { agent, headers: { 'mx-api-token': token } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
+      let body = ''
+      res.on('data', (d: Buffer) => {
+        if (res.statusCode !== 200) body += d.toString()
+      })
+      res.on('end', () => {
+        const status = res.statusCode ?? 0
+        if (status !== 200 && !firstErrors.has(status))
+          firstErrors.set(status, `${new Date().toISOString()} ${body}`)
+        resolve(status)
+      })
     })
     req.on('error', () => resolve(0))
     req.end()
@@ -94,7 +105,7 @@ try {
           prev.seconds += r.seconds
           prev.h.merge(r.h)
         } else results.set(key, r)
-        process.stderr.write(`${key}: ${Math.round(r.ok / r.seconds)} req/s\n`)
+        process.stderr.write(`${new Date().toISOString()} ${key}: ${Math.round(r.ok / r.seconds)} req/s\n`)
       }
     }
   }
@@ -117,6 +128,7 @@ try {
       `| ${name} | ${c} | ${rate} | ${ms(r.h.percentile(50))} | ${ms(r.h.percentile(99))} | ${r.errors} |`,
     )
   }
+  for (const [status, body] of firstErrors) console.log(`\nfirst error ${status}: ${body.slice(0, 300)}`)
   console.log(
     `\nrecovery after a central broker restart (ms, restart → first 200 through the hub): ${recoveries.join(', ')}`,
   )
