@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { runCli } from '../helpers/cli.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
 import { freePort } from '../helpers/processes.ts'
 import { RawBundle } from '../helpers/raw-bundle.ts'
@@ -31,4 +32,13 @@ test('[WP-69] no central broker: local traffic works, remote calls answer 503 at
   assert.deepEqual([list.self.localId, list.self.uplink.connected], ['cg-lonely', false])
   const health = await fetch(`${gw.httpUrl}/ready`)
   assert.equal(health.status, 200, 'ready without the uplink')
+})
+
+test('bundlegate start --hub: refused without fleet.url, and with --example', async () => {
+  const bare = await runCli(['start', '--hub', '--no-auth', '--http-port', '0'])
+  assert.notEqual(bare.code, 0)
+  assert.match(bare.stderr, /--hub needs fleet\.url/)
+  const withExample = await runCli(['start', '--hub', '--example'])
+  assert.notEqual(withExample.code, 0)
+  assert.match(withExample.stderr, /--hub runs no bundles/)
 })
