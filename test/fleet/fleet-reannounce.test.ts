@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { openSse } from '../helpers/events.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
 import { findMosquitto, mqttConnect } from '../helpers/processes.ts'
 import { dataOf, RawBundle } from '../helpers/raw-bundle.ts'
@@ -13,7 +14,7 @@ import { eventually, PASSWORDS, startCentral } from './fleet-harness.ts'
 
 const skip = findMosquitto() === undefined ? 'mosquitto is not installed' : false
 
-test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones expire after fleet.reannounceSec', {
+test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones expire after fleet.reannounceSec; push events on /gateways/<id>', {
   skip,
   timeout: 60_000,
 }, async (t) => {
@@ -46,6 +47,11 @@ test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones ex
       }),
     )
   await eventually(async () => (await remote()).status === 200, 10_000, 'the first remote call')
+  const sse = await openSse(`${hub.httpUrl}/api/v1/events?resource=/gateways/%23`, {
+    'mx-api-token': hub.rootToken,
+  })
+  defer(() => sse.close())
+  assert.equal(sse.status, 200)
   // a "gateway" cg-b that announces itself once (retained, no will) and vanishes
   const b = await mqttConnect(central.url, { username: 'cg-b', password: PASSWORDS['cg-b'] })
   assert.ok('client' in b)
@@ -61,6 +67,18 @@ test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones ex
   await b.client.publishAsync('/fleet/cg-b/presence', JSON.stringify(p), { qos: 1, retain: true })
   await b.client.endAsync()
   await eventually(async () => hub.fleet?.directory.get('cg-b')?.online === true, 5000, 'cg-b seen')
+  // the push channel says so: `/gateways/<id>`, method put, data = the gateway and the change
+  await eventually(
+    async () => sse.events().some((e) => e.resource === '/gateways/cg-b'),
+    5000,
+    'the push event',
+  )
+  const came = sse.events().find((e) => e.resource === '/gateways/cg-b')
+  assert.equal(came?.method, 'put')
+  assert.deepEqual(
+    [(came?.data as { change: string }).change, (came?.data as { online: boolean }).online],
+    ['online', true],
+  )
   // past the re-announce window of the hub's first connect: cg-a, announced with the SUBSCRIBE, is still online
   await new Promise((r) => setTimeout(r, 2500))
   const r = await remote()
@@ -74,6 +92,14 @@ test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones ex
   await central.restart()
   await eventually(async () => (await remote()).status === 200, 20_000, 'recovery')
   await eventually(async () => hub.fleet?.directory.get('cg-b')?.online === false, 5000, 'cg-b expired')
+  await eventually(
+    async () =>
+      sse
+        .events()
+        .some((e) => e.resource === '/gateways/cg-b' && (e.data as { change: string }).change === 'offline'),
+    5000,
+    'the offline push event',
+  )
   await new Promise((r) => setTimeout(r, 1500))
   assert.equal((await remote()).status, 200, 'cg-a stays online')
 })
