@@ -74,11 +74,9 @@ test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones ex
     'the push event',
   )
   const came = sse.events().find((e) => e.resource === '/gateways/cg-b')
-  assert.equal(came?.method, 'put')
-  assert.deepEqual(
-    [(came?.data as { change: string }).change, (came?.data as { online: boolean }).online],
-    ['online', true],
-  )
+  assert.ok(came)
+  const data = came.data as { change: string; online: boolean }
+  assert.deepEqual([came.method, data.change, data.online], ['put', 'online', true])
   // past the re-announce window of the hub's first connect: cg-a, announced with the SUBSCRIBE, is still online
   await new Promise((r) => setTimeout(r, 2500))
   const r = await remote()
