@@ -293,3 +293,17 @@ test('uplink backoff: 250 ms doubling to 30 s, ±20 %', () => {
     24_000,
   )
 })
+
+test('[WP-68] fleet.maxInFlight bounds what one caller has in flight on the target; more answers 503 at once', () => {
+  const { h, server, replies } = targetSide('cg-w=readwrite,cg-v=readwrite')
+  const req = (id: number) => Buffer.from(JSON.stringify({ id, method: 'get', resource: '/thing' }))
+  server.handle('cg-w', req(1))
+  server.handle('cg-w', req(2))
+  server.handle('cg-w', req(3)) // the model never answers: two are in flight
+  server.handle('cg-v', req(4)) // another caller has its own allowance
+  assert.deepEqual(
+    replies.map((r) => [r.to, r.msg.id, r.msg.code, (r.msg.data as { code: string }).code]),
+    [['cg-w', 3, 503, 'GW_ERR_FLEET_BUSY']],
+  )
+  assert.equal(h.take(h.tunnel('thing')).length, 3)
+})
