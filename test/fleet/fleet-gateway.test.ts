@@ -42,3 +42,11 @@ test('bundlegate start --hub: refused without fleet.url, and with --example', as
   assert.notEqual(withExample.code, 0)
   assert.match(withExample.stderr, /--hub runs no bundles/)
 })
+
+test('fleet.url without fleet.localId: the start fails with GW_ERR_CONFIG_INVALID', async () => {
+  await assert.rejects(
+    startTestGateway({ fleet: { url: 'mqtt://127.0.0.1:1' } }),
+    (err: Error & { code?: string }) =>
+      err.code === 'GW_ERR_CONFIG_INVALID' && /fleet\.localId/.test(err.message),
+  )
+})
