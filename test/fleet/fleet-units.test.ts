@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { CONFIG_SCHEMA } from '../../src/config/schema.ts'
 import { FleetDirectory } from '../../src/fleet/directory.ts'
 import { GATEWAY_ID_SOURCE, isGatewayId } from '../../src/fleet/gateway-id.ts'
+import { fleetInbox, PRESENCE_RATE } from '../../src/fleet/inbox.ts'
 import { type Presence, parsePresence } from '../../src/fleet/presence.ts'
 import { remoteBuiltin } from '../../src/fleet/remote-builtin.ts'
 import { type RemoteAnswer, RemoteCaller } from '../../src/fleet/remote-caller.ts'
@@ -306,4 +307,27 @@ test('[WP-68] fleet.maxInFlight bounds what one caller has in flight on the targ
     [['cg-w', 3, 503, 'GW_ERR_FLEET_BUSY']],
   )
   assert.equal(h.take(h.tunnel('thing')).length, 3)
+})
+
+test('[WP-66] a flood of inventory updates from one peer is rate-limited; its will still gets through', () => {
+  const d = new FleetDirectory()
+  const changes: string[] = []
+  d.onChange((c) => changes.push(c))
+  const unused = {} as never
+  const inbox = fleetInbox({
+    server: unused,
+    caller: unused,
+    directory: d,
+    log: silentLogger(),
+    jsonDepth: 64,
+  })
+  const p = (state: string) => Buffer.from(JSON.stringify(presence('cg-p', { state } as Partial<Presence>)))
+  for (let i = 0; i < 200; i++) inbox('/fleet/cg-p/presence', p('online'))
+  assert.equal(changes[0], 'online')
+  assert.ok(changes.length <= 1 + PRESENCE_RATE.burst + 1, `${changes.length} updates taken`)
+  inbox('/fleet/cg-p/presence', p('offline'))
+  assert.equal(changes.at(-1), 'offline')
+  assert.equal(d.get('cg-p')?.online, false)
+  inbox('/fleet/cg-q/presence', Buffer.from(JSON.stringify(presence('cg-p'))))
+  assert.equal(d.get('cg-q'), undefined, 'a presence naming another id than its topic')
 })
