@@ -8,6 +8,7 @@ import type { BrokerCredentialStore, EmbeddedBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config/index.ts'
 import type { Controller, ControllerCoreOptions } from './controller/index.ts'
 import type { FileStore } from './files/index.ts'
+import type { Fleet } from './fleet/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { GatewayMetrics } from './metrics/index.ts'
 import {
@@ -20,6 +21,7 @@ import {
   type Phase,
   startGatewayBroker,
   startGatewayController,
+  startGatewayFleet,
   startWebService,
 } from './server/index.ts'
 import { ensureRootToken, type TokenStore } from './tokens/index.ts'
@@ -57,6 +59,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics | undefined
   /** `http://host:port` of the separate metrics listener, when `metrics.host` is set. */
   readonly metricsUrl: string | undefined
+  /** The fleet uplink, when `fleet.url` is set (docs/fleet.md). */
+  readonly fleet: Fleet | undefined
   close(): Promise<void>
 }
 
@@ -83,8 +87,9 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     const mqtt = await startGatewayBroker(cfg, logger, log, closers)
     const controller = await startGatewayController(mqtt, coreOptions, metrics, closers)
     const metricsListener = await listenMetrics(cfg, metrics, logger, closers)
+    const fleet = startGatewayFleet(cfg, controller, logger, closers)
     const files = await openFileStore(cfg, logger, closers)
-    const parts = { ...auth, controller, files, metrics, logger, phase }
+    const parts = { ...auth, controller, files, metrics, fleet, logger, phase }
     const { http, httpUrl } = await startWebService(cfg, parts, closers)
     // Every listener is bound: only now the first-start side effects that print or write a one-time secret, so
     // that a start that fails (a busy port) consumes none of them and the retry shows them (issue 12).
@@ -112,6 +117,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       logger,
       metrics,
       metricsUrl: metricsListener?.url,
+      fleet,
       close() {
         phase.closing = true
         return closers.closeAll()

@@ -3,6 +3,7 @@ import { call, errorText, setCsrf, whenUnauthorized } from './api.js'
 import { byId, fill, h, notice } from './dom.js'
 import { renderBundles } from './page-bundles.js'
 import { renderExplorer } from './page-explorer.js'
+import { renderFleet } from './page-fleet.js'
 import { renderReference } from './page-reference.js'
 import { renderTokens } from './page-tokens.js'
 
@@ -20,6 +21,7 @@ const topbar = byId('topbar', HTMLElement)
 const PAGES = {
   bundles: { title: 'Bundles', render: renderBundles },
   tokens: { title: 'API tokens', render: renderTokens },
+  fleet: { title: 'Fleet', render: renderFleet },
   explorer: { title: 'API explorer', render: renderExplorer },
   reference: { title: 'API reference', render: renderReference },
   password: { title: 'Change password', render: (el) => renderPassword(el, false) },

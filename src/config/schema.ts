@@ -61,6 +61,33 @@ export const OPTIONS = {
     /** Registration POSTs a client may send at once (bucket size). */
     registrationBurst: integer(20, { minimum: 1 }),
   },
+  fleet: {
+    /** The fleet's central MQTT broker (docs/fleet.md); empty: no uplink. */
+    url: string('', { pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$', env: 'BUNDLEGATE_FLEET_URL' }),
+    /** This gateway's id in the fleet, `cg-<letters, digits, _>`: `/api/v1/<localId>/…` on its peers reaches it. */
+    // the id part is the `cg-<id>` of wire-protocol.md §7 (src/gateway/map-resource.ts), at most 64 characters
+    localId: string('', { pattern: '^(|cg-[A-Za-z0-9_]{1,64})$', env: 'BUNDLEGATE_FLEET_LOCAL_ID' }),
+    /** Credentials on the central broker: the user name must be `localId` for the documented ACL. */
+    username: string('', { env: 'BUNDLEGATE_FLEET_USERNAME' }),
+    password: string('', { env: 'BUNDLEGATE_FLEET_PASSWORD' }),
+    /** TLS to the central broker (PEM files), as for `broker.*`. */
+    caFile: string('', { env: 'BUNDLEGATE_FLEET_CA_FILE' }),
+    certFile: string('', { env: 'BUNDLEGATE_FLEET_CERT_FILE' }),
+    keyFile: string('', { env: 'BUNDLEGATE_FLEET_KEY_FILE' }),
+    /** Added to a remote bundle's ttl: what a remote call may spend on the links. */
+    linkBudgetMs: integer(2000, { minimum: 0, maximum: 600_000 }),
+    /** Who may call this gateway over the uplink: `cg-hub=readwrite,cg-2=read`. Empty: nobody (403). */
+    trust: string('', {
+      pattern: '^(|cg-[A-Za-z0-9_]{1,64}=(read|readwrite)(,cg-[A-Za-z0-9_]{1,64}=(read|readwrite)){0,1023})$',
+      env: 'BUNDLEGATE_FLEET_TRUST',
+    }),
+    /** A hub: no local bundles, its web service fronts the fleet (`bundlegate start --hub`). */
+    hub: boolean(false, { env: 'BUNDLEGATE_FLEET_HUB' }),
+    /** Remote calls in flight at once, sent and served each; more answer 503 at once. */
+    maxInFlight: integer(256, { minimum: 1, maximum: 100_000 }),
+    /** After our (re)connect, a peer whose presence has not come again within this time counts as offline. */
+    reannounceSec: integer(40, { minimum: 1, maximum: 3600 }),
+  },
   http: {
     /** Web service interface. Loopback by default; `0.0.0.0` exposes it on the LAN. */
     host: string('127.0.0.1', { minLength: 1, env: 'BUNDLEGATE_HTTP_HOST' }),

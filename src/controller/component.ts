@@ -7,7 +7,10 @@ import type { Envelope, JsonObject } from '../protocol/index.ts'
 export type ComponentChange = 'registered' | 'deregistered' | 'offline'
 
 /** A built-in component answers in-process instead of through a tunnel (registration, dependency). */
-export type BuiltinHandler = (request: Envelope, context: { clientId: string | undefined }) => BuiltinAnswer
+export type BuiltinHandler = (
+  request: Envelope,
+  context: { clientId: string | undefined },
+) => BuiltinAnswer | Promise<BuiltinAnswer>
 
 /** What a built-in answers: `code`, optional `data`, and how long to hold the reply back (rejection damping). */
 export interface BuiltinAnswer {

@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.ts'
 import { viewsOf } from './chain.ts'
 import { type Clock, systemClock } from './clock.ts'
-import type { Component, ComponentChange, ComponentInfo } from './component.ts'
+import type { BuiltinHandler, Component, ComponentChange, ComponentInfo } from './component.ts'
 import { ComponentCounters } from './component-counters.ts'
 import type { ControllerCoreOptions, ControllerStats, LocalRequest, MessageMeta } from './core-options.ts'
 import type { CoreState } from './core-state.ts'
@@ -294,12 +294,17 @@ export class ControllerCore {
 
   // ---------------------------------------------------------------- registry helpers
 
-  #addBuiltin(name: string, patterns: string[], handler: NonNullable<Component['builtin']>): void {
+  /** An in-process model added by the gateway (the fleet's `/remote/+`): always online, never locks (§8.6). */
+  addBuiltin(name: string, patterns: string[], handler: BuiltinHandler, ttlSec: number): void {
+    this.#addBuiltin(name, patterns, handler, ttlSec)
+  }
+
+  #addBuiltin(name: string, patterns: string[], handler: BuiltinHandler, ttlSec = BUILTIN_TTL_SEC): void {
     this.#st.registry.add({
       name,
       role: 'model',
       description: `built-in ${name}`,
-      ttlSec: BUILTIN_TTL_SEC,
+      ttlSec,
       hooks: [],
       patterns,
       tunnel: undefined,

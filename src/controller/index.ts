@@ -5,13 +5,19 @@
 export type { Chain } from './chain.ts'
 export { buildChain } from './chain.ts'
 export { type Clock, systemClock } from './clock.ts'
-export type { ComponentChange, ComponentInfo, ComponentStats } from './component.ts'
+export type {
+  BuiltinAnswer,
+  BuiltinHandler,
+  ComponentChange,
+  ComponentInfo,
+  ComponentStats,
+} from './component.ts'
 export { type Controller, type ControllerBroker, startController } from './controller.ts'
 export { ControllerCore } from './controller-core.ts'
 export type { ControllerCoreOptions, ControllerStats, LocalRequest, MessageMeta } from './core-options.ts'
 export { findHookCycle } from './hook-cycle.ts'
 export { finalAnswer, hookMessage } from './merge.ts'
-export type { ExternalBrokerOptions } from './mqtt-transport.ts'
+export { type ExternalBrokerOptions, setNoDelay } from './mqtt-transport.ts'
 export type { ControllerObserver } from './observer.ts'
 export type { ControllerOutput } from './outbox.ts'
 export type { Answer, Failure, Outcome, OutcomeKind } from './outcome.ts'

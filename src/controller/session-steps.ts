@@ -1,5 +1,5 @@
 import { controllerMessage, type Envelope, messageId, requestIdOf } from '../protocol/index.ts'
-import type { Component } from './component.ts'
+import type { BuiltinAnswer, Component } from './component.ts'
 import type { CoreState } from './core-state.ts'
 import { deliver } from './delivery.ts'
 import { failureMessage } from './failure-message.ts'
@@ -45,6 +45,18 @@ export function startStep(st: CoreState, s: Session, k: number, message: Envelop
 function runBuiltin(st: CoreState, c: Component, s: Session, message: Envelope): void {
   const clientId = s.pending.origin.kind === 'mqtt' ? s.pending.origin.clientId : undefined
   const answer = (c.builtin as NonNullable<Component['builtin']>)(message, { clientId })
+  if (answer instanceof Promise) {
+    // an asynchronous built-in (the fleet's `/remote/+`, src/fleet): answers when it settles, the ttl still holds
+    void answer.then(
+      (a) => builtinReply(st, s, a),
+      () => builtinReply(st, s, { code: 500 }),
+    )
+    return
+  }
+  builtinReply(st, s, answer)
+}
+
+function builtinReply(st: CoreState, s: Session, answer: BuiltinAnswer): void {
   const reply = controllerMessage({
     id: s.pending.id,
     code: answer.code,

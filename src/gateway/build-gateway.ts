@@ -70,6 +70,8 @@ export interface WebServiceDeps {
   hosts?: HostOptions
   /** Timeouts and the connection cap. @default the `http` defaults of the config */
   bounds?: HttpBounds
+  /** The fleet (src/fleet): `GET /api/v1/gateways` and its push events; undefined: no uplink. */
+  fleet?: { install(app: FastifyInstance, hub: ReturnType<typeof pushChannel>): void }
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
 }
@@ -216,6 +218,7 @@ function addRoutes(
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
   bundleRoutes(app, deps.core)
+  deps.fleet?.install(app, events)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, built.routes, {
     rateLimited: limiter !== undefined,

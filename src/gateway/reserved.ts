@@ -12,6 +12,7 @@ export const GATEWAY_PREFIXES: readonly string[] = [
   '/metrics',
   '/files',
   '/helper',
+  '/gateways',
 ]
 
 /** The controller's own resources (registration, dependency): reachable over HTTP with an admin token only. */

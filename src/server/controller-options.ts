@@ -39,7 +39,10 @@ export function controllerOptions(
     liveness: cfg.controller.liveness,
     localId: cfg.controller.localId || undefined,
     logger,
-    reserved: GATEWAY_RESOURCES,
+    // with a fleet uplink, `/remote` is the fleet built-in's (docs/fleet.md)
+    reserved: cfg.fleet.url
+      ? [...GATEWAY_RESOURCES, { prefix: '/remote', owner: 'fleet' }]
+      : GATEWAY_RESOURCES,
     limits: registrationLimits(cfg.controller),
     ...(metrics ? { observer: metrics.observer } : {}),
     jsonDepth: cfg.limits.jsonDepth,

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts'
 import type { Controller } from '../controller/index.ts'
 import { createError } from '../errors.ts'
 import { type FileStore, UploadTickets } from '../files/index.ts'
+import type { Fleet } from '../fleet/index.ts'
 import { buildGateway } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
@@ -25,6 +26,8 @@ export interface WebServiceParts extends AuthStores {
   controller: Controller
   files: FileStore
   metrics: GatewayMetrics | undefined
+  /** The fleet uplink (`GET /api/v1/gateways`, its push events), when `fleet.url` is set. */
+  fleet: Fleet | undefined
   logger: Logger
   phase: Readonly<Phase>
 }
@@ -58,6 +61,7 @@ function webServiceOptions(
   const { controller: ctl, metrics, phase } = parts
   return {
     core: ctl.core,
+    ...(parts.fleet ? { fleet: parts.fleet } : {}),
     tokens: parts.tokens,
     logger: parts.logger,
     debug: cfg.http.debug,

@@ -28,6 +28,8 @@ export async function startGatewayProcess(
   defer: (fn: () => unknown) => void,
   /** A configuration file's content, passed with --config (e.g. a fuzzer's higher registration rate). */
   config?: Record<string, unknown>,
+  /** More `bundlegate start` arguments (e.g. `--hub`). */
+  extraArgs: string[] = [],
 ): Promise<GatewayProcess> {
   const [httpPort, brokerPort] = [await freePort(), await freePort()]
   const configArgs: string[] = []
@@ -50,6 +52,7 @@ export async function startGatewayProcess(
       ...['--broker-host', '127.0.0.1', '--broker-port', String(brokerPort)],
       ...['--data-dir', dataDir, '--token-file', join(dataDir, 'mx-api-token'), '--log-level', 'warn'],
       ...configArgs,
+      ...extraArgs,
     ],
     { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   )

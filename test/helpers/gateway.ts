@@ -40,6 +40,8 @@ export async function startTestGateway(
     /** More `http` settings (timeouts, the connection cap, allowed hosts). */
     http?: Partial<Config['http']>
     files?: Partial<Config['files']>
+    /** The fleet uplink (`fleet.*`, docs/fleet.md). */
+    fleet?: Partial<Config['fleet']>
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
@@ -67,6 +69,7 @@ export async function startTestGateway(
       ...(overrides.events ? { events: overrides.events } : {}),
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
       ...(overrides.files ? { files: overrides.files } : {}),
+      ...(overrides.fleet ? { fleet: overrides.fleet } : {}),
     },
   })
   let gateway: Gateway

@@ -296,6 +296,10 @@ export interface MosquittoOptions {
   users?: Record<string, string>
   /** TLS on the listener with this server certificate (PEM files); the URL becomes `mqtts://`. */
   tls?: { caFile: string; certFile: string; keyFile: string }
+  /** The content of a mosquitto ACL file (`acl_file`), e.g. the fleet's `pattern` lines (docs/fleet.md). */
+  acl?: string
+  /** More lines for mosquitto.conf (e.g. `set_tcp_nodelay true`). */
+  conf?: string[]
 }
 
 /** A mosquitto broker of one test. */
@@ -342,6 +346,11 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       `password_file ${file}`,
     )
   }
+  if (options.acl !== undefined) {
+    const file = join(dir, 'acl')
+    await writeFile(file, options.acl)
+    security.push(`acl_file ${file}`)
+  }
   if (options.tls)
     security.push(
       `cafile ${options.tls.caFile}`,
@@ -361,6 +370,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'log_type information',
       'connection_messages true',
       'log_timestamp true',
+      ...(options.conf ?? []),
       '',
     ].join('\n'),
   )

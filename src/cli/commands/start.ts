@@ -17,6 +17,8 @@ Runs the gateway: the MQTT broker (embedded, unless --broker-url), the controlle
 
 Options:
   --example               also run the example bundle (examples/example)
+  --hub                   run as the fleet's hub: no local bundles, the web service fronts the fleet
+                          (needs fleet.url and fleet.localId; the broker stays on loopback, a free port)
   --config <file>         JSON configuration file (see docs/config.md)
   --http-host <host>      web service interface (default 127.0.0.1; 0.0.0.0 for the LAN)
   --http-port <port>      web service port (default 8080)
@@ -35,6 +37,7 @@ Options:
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     example: { type: 'boolean' },
+    hub: { type: 'boolean' },
     'broker-host': { type: 'string' },
     'broker-port': { type: 'string' },
     'broker-url': { type: 'string' },
@@ -60,7 +63,12 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   if (values['broker-port'] !== undefined)
     broker.port = /^\d+$/.test(values['broker-port']) ? Number(values['broker-port']) : values['broker-port']
   if (values['broker-url'] !== undefined) broker.url = values['broker-url']
-  if (Object.keys(broker).length > 0) flags.broker = broker
+  if (values.hub) {
+    // docs/fleet.md: a hub runs no bundles; its broker only serves its own controller
+    if (values.example) throw createError('GW_ERR_CLI_USAGE', ['--hub runs no bundles: drop --example'])
+    flags.broker = { host: '127.0.0.1', port: 0, ...broker }
+    flags.fleet = { hub: true }
+  } else if (Object.keys(broker).length > 0) flags.broker = broker
   const controller: Record<string, unknown> = {}
   if (values.mode !== undefined) controller.mode = values.mode
   if (values['no-liveness']) controller.liveness = false
@@ -77,6 +85,8 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   const config = await loadConfig({ file: values.config, flags })
 
   const started = Date.now()
+  if (config.fleet.hub && !config.fleet.url)
+    throw createError('GW_ERR_CLI_USAGE', ['--hub needs fleet.url and fleet.localId (docs/fleet.md)'])
   const gateway = await startGateway(config)
   const { core } = gateway.controller
   line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
@@ -91,6 +101,8 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
   line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
   line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
+  if (config.fleet.url)
+    line(io.out, `  fleet       ${config.fleet.localId}${config.fleet.hub ? ' (hub)' : ''}`)
 
   let child: ChildProcess | undefined
   if (values.example) {

@@ -8,7 +8,7 @@ import type { RecordedRoute } from './route-recorder.ts'
 let version: string | undefined
 
 /** The gateway's version, from its package.json (same relative place under src/ and dist/). */
-function gatewayVersion(): string {
+export function gatewayVersion(): string {
   if (version === undefined) {
     try {
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
