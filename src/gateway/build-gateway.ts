@@ -7,6 +7,7 @@ import Fastify, {
 import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
+import type { BundleManagerApi } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   debug?: boolean
   /** Undefined when ready, else why not. */
   ready: () => string | undefined
+  /** The bundle manager (docs/manager.md): its routes, and 503 for managed bundles that are not serving. */
+  manager?: BundleManagerApi
   /** Per-token and per-address request limits ([HA-12]); undefined: none. */
   rateLimit?: RateLimitOptions
   /** Limits of the push channel (`/api/v1/events`, `/api/v1/ws`). @default the `events` defaults of the config */
