@@ -29,7 +29,7 @@ export function tarHeader(e: {
   type: string
   mode: number
   size: number
-  linkname?: string
+  linkname?: string | undefined
 }): Buffer {
   const b = Buffer.alloc(512)
   b.write(e.name, 0, 100, 'utf8')
