@@ -26,6 +26,7 @@ import {
 } from './http-bounds.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
+import { installManagerWeb } from './manager-web.ts'
 import { API_PREFIX } from './map-resource.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
@@ -39,6 +40,7 @@ import { consoleRoutes } from './routes/console.ts'
 import { type ConsoleInfo, consoleInfoRoutes } from './routes/console-info.ts'
 import { type FileRouteDeps, fileRoutes } from './routes/files.ts'
 import { healthRoutes } from './routes/health.ts'
+import type { ManagedRouteDeps } from './routes/managed-bundles.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
 import { installSecurityHeaders } from './security-headers.ts'
@@ -71,6 +73,8 @@ export interface GatewayDeps {
   bounds?: HttpBounds
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
+  /** The bundle manager (issue 15) and its upload cap; undefined: its routes are absent, `/bundles` as before. */
+  manager?: Omit<ManagedRouteDeps, 'core'>
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -189,7 +193,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
-  bundleRoutes(app, deps.core)
+  if (deps.manager) installManagerWeb(app, { ...deps.manager, core: deps.core }, events, deps.logger)
+  else bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,
