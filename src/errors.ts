@@ -130,6 +130,11 @@ export const ERRORS = {
   GW_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed %d bytes' },
   GW_ERR_HTTP_TIMEOUT: { status: 408, message: 'the request was not received within %s' },
   GW_ERR_HTTP_CONTENT_TOO_LARGE: { status: 413, message: 'a part of the request is too large (%s)' },
+  GW_ERR_MANAGER_TARBALL_FORMAT: { status: 400, message: "the upload is not a valid gzip'ed tar: %s" },
+  GW_ERR_MANAGER_TARBALL_ENTRY: { status: 400, message: 'tarball entry %s refused: %s' },
+  GW_ERR_MANAGER_TARBALL_TOO_LARGE: { status: 413, message: 'the tarball is too large: %s' },
+  GW_ERR_MANAGER_TARBALL_NO_MANIFEST: { status: 400, message: 'the tarball holds no bundle.json (%s)' },
+  GW_ERR_MANAGER_TARBALL_WRITE: { status: 500, message: 'cannot unpack the tarball into %s: %s' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 /** Every error code. */
