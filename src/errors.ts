@@ -96,7 +96,6 @@ export const ERRORS = {
     status: 415,
     message: "a bundle upload is a gzip'ed tar (content-type application/gzip), got %s",
   },
-  GW_ERR_MANAGER_UPLOAD_TOO_LARGE: { status: 413, message: 'the bundle tarball exceeds %d bytes' },
   GW_ERR_MANAGER_LOG_FOLLOWERS: { status: 503, message: 'too many log followers (at most %d)' },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, message: "no bundle provides '%s'" },
   GW_ERR_ROUTE_NO_MODEL: { status: 403, message: 'request forbidden' },

@@ -10,6 +10,12 @@ import { createError, GatewayError } from '../../errors.ts'
 import type { BundleManagerApi, InstallOptions, ManagedInfo } from '../../manager/index.ts'
 import { isObject } from '../../protocol/index.ts'
 
+/** 413: the compressed upload passes `manager.uploadMaxBytes` (the unpacker's own code, which counts it too). */
+const tooLargeError = (max: number) =>
+  createError('GW_ERR_MANAGER_TARBALL_TOO_LARGE', [
+    `its compressed size passes ${max} bytes (manager.uploadMaxBytes)`,
+  ])
+
 /** The install options of the query (`allowDowngrade=true`, `start=false`). @throws GW_ERR_BAD_REQUEST */
 export function installOptionsOf(query: unknown): InstallOptions {
   const q = isObject(query) ? query : {}
@@ -30,7 +36,7 @@ export function installOptionsOf(query: unknown): InstallOptions {
 
 /**
  * The body as the manager reads it: the bytes pass through as they come; past `max` the stream fails with
- * `GW_ERR_MANAGER_UPLOAD_TOO_LARGE` (and `tooLarge()` says so); a client that goes away fails it too, so the
+ * `GW_ERR_MANAGER_TARBALL_TOO_LARGE` (and `tooLarge()` says so); a client that goes away fails it too, so the
  * manager never waits for an end that will not come.
  */
 export function countedBody(body: Readable, max: number): { stream: Transform; tooLarge: () => boolean } {
@@ -42,7 +48,7 @@ export function countedBody(body: Readable, max: number): { stream: Transform; t
       if (received > max) {
         over = true
         body.unpipe(stream)
-        callback(createError('GW_ERR_MANAGER_UPLOAD_TOO_LARGE', [max]))
+        callback(tooLargeError(max))
         return
       }
       callback(null, chunk)
@@ -89,14 +95,13 @@ export async function installUpload(
     return fail(err as GatewayError)
   }
   // a declared length over the cap is refused before one byte is read
-  if (Number(request.headers['content-length']) > maxBytes)
-    return fail(createError('GW_ERR_MANAGER_UPLOAD_TOO_LARGE', [maxBytes]))
+  if (Number(request.headers['content-length']) > maxBytes) return fail(tooLargeError(maxBytes))
   const counted = countedBody(body, maxBytes)
   try {
     const info = await manager.installTarball(counted.stream, options)
     return reply.code(201).send(view(info))
   } catch (err) {
-    if (counted.tooLarge()) return fail(createError('GW_ERR_MANAGER_UPLOAD_TOO_LARGE', [maxBytes]))
+    if (counted.tooLarge()) return fail(tooLargeError(maxBytes))
     if (err instanceof GatewayError) return fail(err)
     throw err
   } finally {
