@@ -90,7 +90,20 @@ export const ERRORS = {
   GW_ERR_FILE_TICKET: { status: 401, message: 'the upload ticket is missing, unknown, used or expired' },
   GW_ERR_FILE_NO_RESOURCE: { status: 400, message: 'No resource' },
   GW_ERR_FILE_PUBLISH: { status: 502, message: 'the file cannot be published: %s' },
-  GW_ERR_MANAGER_NOT_FOUND: { status: 404, message: "no bundle named '%s' is installed" },
+  GW_ERR_MANAGER_NOT_FOUND: { status: 404, message: "no managed bundle '%s'" },
+  GW_ERR_MANAGER_MANIFEST: { status: 400, message: 'Invalid bundle.json of the bundle to install: %s' },
+  GW_ERR_MANAGER_CONFLICT: { status: 409, message: "resource '%s' of %s is already provided by '%s'" },
+  GW_ERR_MANAGER_DEPENDENCY: { status: 409, message: 'bundle %s: %s' },
+  GW_ERR_MANAGER_DOWNGRADE: {
+    status: 409,
+    message:
+      'bundle %s: version %s is lower than the installed %s (install with allowDowngrade to downgrade)',
+  },
+  GW_ERR_MANAGER_MAIN: { status: 400, message: 'bundle %s cannot be started: %s' },
+  GW_ERR_MANAGER_NO_PREVIOUS: { status: 409, message: 'bundle %s has no previous version to roll back to' },
+  GW_ERR_MANAGER_REQUIRED: { status: 409, message: 'bundle %s is a dependency of %s' },
+  GW_ERR_MANAGER_STORE: { status: 500, message: 'Bundle manager store %s: %s' },
+  GW_ERR_MANAGER_CLOSED: { status: 503, message: 'the bundle manager is stopping' },
   GW_ERR_MANAGER_BUNDLE_UNAVAILABLE: { status: 503, message: "bundle '%s' is %s%s" },
   GW_ERR_MANAGER_MEDIA_TYPE: {
     status: 415,

@@ -7,6 +7,7 @@ import Fastify, {
 import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
+import type { BundleManagerApi } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
@@ -40,7 +41,6 @@ import { consoleRoutes } from './routes/console.ts'
 import { type ConsoleInfo, consoleInfoRoutes } from './routes/console-info.ts'
 import { type FileRouteDeps, fileRoutes } from './routes/files.ts'
 import { healthRoutes } from './routes/health.ts'
-import type { ManagedRouteDeps } from './routes/managed-bundles.ts'
 import { RESOURCE_METHODS, resourceRoutes } from './routes/resources.ts'
 import { type TokenAdmin, tokenRoutes } from './routes/tokens.ts'
 import { installSecurityHeaders } from './security-headers.ts'
@@ -55,6 +55,8 @@ export interface GatewayDeps {
   debug?: boolean
   /** Undefined when ready, else why not. */
   ready: () => string | undefined
+  /** The bundle manager (docs/manager.md): its routes, and 503 for managed bundles that are not serving. */
+  manager?: BundleManagerApi
   /** Per-token and per-address request limits ([HA-12]); undefined: none. */
   rateLimit?: RateLimitOptions
   /** Limits of the push channel (`/api/v1/events`, `/api/v1/ws`). @default the `events` defaults of the config */
@@ -73,8 +75,8 @@ export interface GatewayDeps {
   bounds?: HttpBounds
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
-  /** The bundle manager (issue 15) and its upload cap; undefined: its routes are absent, `/bundles` as before. */
-  manager?: Omit<ManagedRouteDeps, 'core'>
+  /** `manager.uploadMaxBytes`: the largest bundle tarball `POST /api/v1/bundles` takes. @default the config's */
+  managerUploadMaxBytes?: number
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -193,7 +195,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
-  if (deps.manager) installManagerWeb(app, { ...deps.manager, core: deps.core }, events, deps.logger)
+  if (deps.manager) {
+    const uploadMaxBytes = deps.managerUploadMaxBytes ?? DEFAULTS.manager.uploadMaxBytes
+    installManagerWeb(app, { manager: deps.manager, core: deps.core, uploadMaxBytes }, events, deps.logger)
+  }
   else bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
