@@ -28,6 +28,7 @@ async function api(
   method: string,
   path: string,
   token: string | null = gw.rootToken,
+  // biome-ignore lint/suspicious/noExplicitAny: the bodies are checked field by field
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(`${gw.httpUrl}/api/v1${path}`, {
     method,
