@@ -18,6 +18,7 @@ import { createError } from './errors.ts'
 import { FileStore, UploadTickets } from './files/index.ts'
 import { buildGateway, GATEWAY_PREFIXES } from './gateway/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { BundleManager } from './manager/index.ts'
 import { GatewayMetrics, type MetricsListener, startMetricsListener } from './metrics/index.ts'
 import { readPem } from './read-pem.ts'
 import { BrokerCredentialStore, defaultTokenFilePath, ensureRootToken, TokenStore } from './tokens/index.ts'
@@ -67,6 +68,8 @@ export interface Gateway {
   readonly brokerCredentials: BrokerCredentialStore | undefined
   /** The file service's store (`<data.dir>/files`). */
   readonly files: FileStore
+  /** The bundle manager (docs/manager.md): installed bundles, started after the web service listens. */
+  readonly manager: BundleManager
   readonly logger: Logger
   /** The gateway's metrics, unless `metrics.enabled` is false (docs/observability.md). */
   readonly metrics: GatewayMetrics | undefined
@@ -194,6 +197,15 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
 
     const files = await FileStore.open(join(resolve(cfg.data.dir), 'files'), { ...cfg.files, logger })
     opened.push(() => files.close())
+    const manager = await BundleManager.open({
+      config: cfg,
+      core: controller.core,
+      brokerUrl,
+      tokens,
+      brokerCredentials,
+      logger,
+    })
+    opened.push(() => manager.close()) // before the broker and the controller close: bundles stop in reverse order
     let closing = false
     let starting = true
     const http = buildGateway({
@@ -232,6 +244,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
         anonPerSecond: cfg.http.rateLimitAnonPerSec,
         anonBurst: cfg.http.rateLimitAnonBurst,
       },
+      manager,
+      managerUploadMaxBytes: cfg.manager.uploadMaxBytes,
       ready: () => {
         if (closing) return 'the gateway is stopping'
         if (starting) return 'the gateway is starting'
@@ -260,6 +274,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       { url: `${httpUrl}/api/v1`, console: cfg.http.console ? `${httpUrl}/` : undefined, tokenFile },
       'web service listening',
     )
+    manager.setHttpUrl(httpUrl)
+    void manager.startAll().catch((err) => log.error({ err }, 'starting the managed bundles failed'))
 
     let closed: Promise<void> | undefined
     return {
@@ -274,6 +290,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       consoleUsers,
       brokerCredentials,
       files,
+      manager,
       logger,
       metrics,
       metricsUrl: metricsListener?.url,

@@ -143,6 +143,45 @@ export const DEFAULTS = {
     /** Lifetime of the one-time upload ticket the download helper gives a bundle. */
     ticketSec: 600,
   },
+  manager: {
+    /** A bundle that does not reach `running` (every manifest resource registered) within this time has failed. */
+    startupTimeoutSec: 60,
+    /** After an upgrade, a failure within this time of reaching `running` rolls back to the previous version. */
+    probationSec: 60,
+    /** The first restart after a failure waits this long; each further one twice as long. */
+    restartInitialMs: 1000,
+    /** The longest wait between restarts. */
+    restartMaxMs: 60_000,
+    /** This long in `running` resets the restart delay to `restartInitialMs`. */
+    resetAfterSec: 60,
+    /** This many failures within `crashLoopWindowSec` make a bundle `broken`. */
+    crashLoopFailures: 5,
+    crashLoopWindowSec: 600,
+    /** A `broken` bundle is tried again this long after it broke. */
+    brokenRetrySec: 900,
+    /** A stopping bundle gets SIGKILL this long after SIGTERM. */
+    stopTimeoutSec: 10,
+    /** How often the resident memory of each bundle's process tree is sampled. */
+    memorySampleSec: 5,
+    /** Default memory limit of a bundle (MiB); 0: none. */
+    memoryLimitMb: 0,
+    /** The API token scope a bundle gets in `MX_API_TOKEN`: `read` or `readwrite`. */
+    tokenScope: 'readwrite' as 'read' | 'readwrite',
+    /** Each bundle's log file rotates at this size (1 MiB). */
+    logMaxBytes: 1_048_576,
+    /** Log files kept per bundle, the current one included. */
+    logFiles: 5,
+    /** Lines per second a bundle may log on average (token bucket refill); more are dropped and counted. */
+    logLinesPerSec: 200,
+    /** Lines a bundle may log at once before `logLinesPerSec` applies. */
+    logBurst: 1000,
+    /** Largest bundle tarball an upload may send, compressed (64 MiB). */
+    uploadMaxBytes: 67_108_864,
+    /** Largest size a bundle tarball may unpack to (256 MiB). */
+    uploadMaxUnpackedBytes: 268_435_456,
+    /** Most entries (files, directories) a bundle tarball may hold. */
+    uploadMaxEntries: 10_000,
+  },
 }
 
 /** The configuration type. */
@@ -156,6 +195,7 @@ export type Config = {
   metrics: typeof DEFAULTS.metrics
   limits: typeof DEFAULTS.limits
   files: typeof DEFAULTS.files
+  manager: typeof DEFAULTS.manager
 }
 
 /** JSON Schema of the configuration (the validator reports every violation at once). */
@@ -275,6 +315,31 @@ export const CONFIG_SCHEMA = {
         sweepSec: { type: 'integer', minimum: 1, maximum: 86_400 },
         stallTimeoutMs: { type: 'integer', minimum: 100 },
         ticketSec: { type: 'integer', minimum: 1, maximum: 86_400 },
+      },
+    },
+    manager: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        startupTimeoutSec: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+        probationSec: { type: 'number', minimum: 0, maximum: 86_400 },
+        restartInitialMs: { type: 'integer', minimum: 10, maximum: 3_600_000 },
+        restartMaxMs: { type: 'integer', minimum: 10, maximum: 3_600_000 },
+        resetAfterSec: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+        crashLoopFailures: { type: 'integer', minimum: 1, maximum: 1000 },
+        crashLoopWindowSec: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+        brokenRetrySec: { type: 'number', exclusiveMinimum: 0, maximum: 604_800 },
+        stopTimeoutSec: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+        memorySampleSec: { type: 'number', minimum: 0.1, maximum: 3600 },
+        memoryLimitMb: { type: 'integer', minimum: 0 },
+        tokenScope: { enum: ['read', 'readwrite'] },
+        logMaxBytes: { type: 'integer', minimum: 1024 },
+        logFiles: { type: 'integer', minimum: 1, maximum: 100 },
+        logLinesPerSec: { type: 'integer', minimum: 1 },
+        logBurst: { type: 'integer', minimum: 1 },
+        uploadMaxBytes: { type: 'integer', minimum: 1 },
+        uploadMaxUnpackedBytes: { type: 'integer', minimum: 1 },
+        uploadMaxEntries: { type: 'integer', minimum: 1 },
       },
     },
   },

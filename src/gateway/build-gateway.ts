@@ -7,6 +7,7 @@ import Fastify, {
 import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
+import type { BundleManagerApi } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
 import { authenticate, scopeAllows, type TokenVerifier } from './auth.ts'
@@ -26,6 +27,7 @@ import {
 } from './http-bounds.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
+import { installManagerWeb } from './manager-web.ts'
 import { API_PREFIX } from './map-resource.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
@@ -53,6 +55,8 @@ export interface GatewayDeps {
   debug?: boolean
   /** Undefined when ready, else why not. */
   ready: () => string | undefined
+  /** The bundle manager (docs/manager.md): its routes, and 503 for managed bundles that are not serving. */
+  manager?: BundleManagerApi
   /** Per-token and per-address request limits ([HA-12]); undefined: none. */
   rateLimit?: RateLimitOptions
   /** Limits of the push channel (`/api/v1/events`, `/api/v1/ws`). @default the `events` defaults of the config */
@@ -71,6 +75,8 @@ export interface GatewayDeps {
   bounds?: HttpBounds
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
+  /** `manager.uploadMaxBytes`: the largest bundle tarball `POST /api/v1/bundles` takes. @default the config's */
+  managerUploadMaxBytes?: number
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -189,7 +195,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
-  bundleRoutes(app, deps.core)
+  if (deps.manager) {
+    const uploadMaxBytes = deps.managerUploadMaxBytes ?? DEFAULTS.manager.uploadMaxBytes
+    installManagerWeb(app, { manager: deps.manager, core: deps.core, uploadMaxBytes }, events, deps.logger)
+  }
+  else bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,

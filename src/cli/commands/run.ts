@@ -6,7 +6,7 @@ import { extname, join, relative, resolve, sep } from 'node:path'
 import { loadConfig } from '../../config/index.ts'
 import { createError, GatewayError } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
-import { isRunning, spawnChild, stopChild } from '../../process/index.ts'
+import { bundlegateResolveArgs, isRunning, spawnChild, stopChild } from '../../process/index.ts'
 import { brokerUrlFromEnv } from '../../sdk/env.ts'
 import { loadManifest, type Manifest, type ManifestProblem } from '../../sdk/manifest.ts'
 import { BrokerCredentialStore } from '../../tokens/index.ts'
@@ -196,7 +196,13 @@ function launchOf(dir: string, manifest: Manifest, brokerUrl: string): Launch | 
   const extra = (manifest.argument ?? '').split(/\s+/).filter((a) => a !== '')
   const ext = extname(file).toLowerCase()
   if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-    const args = ['--import', import.meta.resolve('tsx'), file, ...extra]
+    const args = [
+      '--import',
+      import.meta.resolve('tsx'),
+      ...bundlegateResolveArgs({ tsxLoaded: true }),
+      file,
+      ...extra,
+    ]
     if (devCondition()) args.unshift('--conditions=bundlegate-dev')
     return {
       command: process.execPath,
@@ -210,7 +216,7 @@ function launchOf(dir: string, manifest: Manifest, brokerUrl: string): Launch | 
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs')
     return {
       command: process.execPath,
-      args: [file, ...extra],
+      args: [...bundlegateResolveArgs(), file, ...extra],
       env,
       cwd: dir,
       label: `node ${main}`,
