@@ -7,8 +7,11 @@ export interface TestBundleOptions {
   /** Its one resource. @default `/<name>` */
   resource?: string
   version?: string
-  /** `serve`: registers and answers; `exit`: prints a line on stderr and exits with code 3 at once. */
-  mode?: 'serve' | 'exit'
+  /**
+   * `serve`: registers and answers; `exit`: prints a line on stderr and exits with code 3 at once; `flood`: serves,
+   * and once registered prints 50 lines of 8000 characters every 50 ms.
+   */
+  mode?: 'serve' | 'exit' | 'flood'
   priority?: number
 }
 
@@ -47,7 +50,7 @@ bundle.get(${JSON.stringify(resource)}, () => {
 })
 console.log(${JSON.stringify(`${o.name} starting`)})
 await bundle.start()
-`
+${o.mode === 'flood' ? "const big = 'x'.repeat(8000)\nsetInterval(() => { for (let i = 0; i < 50; i++) console.log(big) }, 50)\n" : ''}`
   await writeFile(join(dir, 'index.mjs'), main)
   return dir
 }
