@@ -192,7 +192,6 @@ describe('managed bundles over HTTP', () => {
     const started = await api(gw, 'POST', '/bundles/alpha/start')
     assert.equal(started.status, 200)
     await untilState(gw, 'alpha', 'running')
-    await waitFor(() => true)
     const again = await api(gw, 'GET', '/alpha', readToken)
     assert.equal(again.status, 200)
     assert.equal(again.body.name, 'alpha')
@@ -229,7 +228,6 @@ describe('managed bundles over HTTP', () => {
   test('logs: the tail as JSON and as a text download; a bad tail is a 400', async () => {
     await untilState(gw, 'alpha', 'running')
     await api(gw, 'GET', '/alpha', readToken)
-    await waitFor(() => true)
     const r = await api(gw, 'GET', '/bundles/alpha/logs?tail=1000')
     assert.equal(r.status, 200)
     assert.equal(typeof r.body.dropped, 'number')
