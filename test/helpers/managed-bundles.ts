@@ -53,7 +53,7 @@ function mainSource(spec: BundleSpec, resource: string): string {
       return [
         "import { createBundle } from 'bundlegate'",
         'const bundle = createBundle({ dir: import.meta.dirname })',
-        `bundle.get('${resource}', () => ({ version: '${version}', pid: process.pid, env: { token: Boolean(process.env.MX_API_TOKEN), url: process.env.BUNDLEGATE_URL ?? null, dataDir: process.env.BUNDLE_DATA_DIR ?? null } }))`,
+        `bundle.get('${resource}', () => ({ version: '${version}', pid: process.pid, env: { token: process.env.MX_API_TOKEN ?? null, url: process.env.BUNDLEGATE_URL ?? null, dataDir: process.env.BUNDLE_DATA_DIR ?? null } }))`,
         'await bundle.start()',
         '',
       ].join('\n')
