@@ -1,12 +1,12 @@
 /**
  * The bundle manager's numbers for docs/reliability.md "Managed bundles" (issue 15), run by hand, never by `npm test`:
  *
- * 1. install → running: a copy of the compiled example bundle (`dist/examples/example`, renamed `exampleN` with the
- *    resource `/exampleN`) packed as `bundlegate install` packs a directory and sent to `POST /api/v1/bundles`; from
- *    the request's start to the first 200 of `GET /api/v1/exampleN`. Ten copies, one after the other.
+ * 1. install → running: a copy of the compiled example bundle (`dist/examples/example`, renamed `example-a`… with the
+ *    resource `/example-a`…) packed as `bundlegate install` packs a directory and sent to `POST /api/v1/bundles`; from
+ *    the request's start to the first 200 of `GET /api/v1/example-a`. Ten copies, one after the other.
  * 2. the gateway's RSS (VmRSS of the `bundlegate start` process) before any install and with the ten copies running;
  *    the bundles' own RSS (`managed.rssBytes`) beside it.
- * 3. kill -9 → first 200 again: SIGKILL to `example1`'s process, then `GET /api/v1/example1` every 5 ms until 200.
+ * 3. kill -9 → first 200 again: SIGKILL to `example-a`'s process, then `GET /api/v1/example-a` every 5 ms until 200.
  *    Ten times, each after the bundle has run for longer than `manager.resetAfterSec`, so that each kill meets the
  *    first restart delay (1 s, `manager.restartInitialMs`); the crash-loop guard is raised so that ten kills in a
  *    few minutes do not make it `broken`. Both settings are printed with the numbers.
@@ -43,6 +43,9 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2)
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
+
+/** The name of copy `i` (1-based): bundle names are letters and dashes, so `example-a`, `example-b`… */
+const copyName = (i: number) => `example-${String.fromCharCode(96 + i)}`
 
 /** A copy of the compiled example as bundle `name` serving `/<name>`. */
 async function exampleCopy(parent: string, name: string): Promise<string> {
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
 
     const installMs: number[] = []
     for (let i = 1; i <= COPIES; i++) {
-      const name = `example${i}`
+      const name = copyName(i)
       const body = await packBundle(await exampleCopy(copies, name))
       const t0 = performance.now()
       const res = await fetch(`${base}/api/v1/bundles`, {
@@ -136,21 +139,21 @@ async function main(): Promise<void> {
     await sleep(6000) // a memory sample or two (manager.memorySampleSec 5)
     const rssWith = rssKiB(gwPid) ?? 0
     let bundlesRss = 0
-    for (let i = 1; i <= COPIES; i++) bundlesRss += (await managed(base, token, `example${i}`))?.rssBytes ?? 0
+    for (let i = 1; i <= COPIES; i++) bundlesRss += (await managed(base, token, copyName(i)))?.rssBytes ?? 0
 
     const killMs: number[] = []
     for (let k = 0; k < KILLS; k++) {
-      let m = await managed(base, token, 'example1')
+      let m = await managed(base, token, copyName(1))
       while (m?.state !== 'running' || m.uptimeSec < MANAGER.resetAfterSec + 0.5) {
         await sleep(100)
-        m = await managed(base, token, 'example1')
+        m = await managed(base, token, copyName(1))
       }
       const pid = m.pid as number
       const t0 = performance.now()
       process.kill(pid, 'SIGKILL')
       // the 200 must come from the new process: wait until the old one is gone from the routes (503 or 404 or timeout)
-      const t1 = await until200(`${base}/api/v1/example1`, token, 60_000)
-      const after = await managed(base, token, 'example1')
+      const t1 = await until200(`${base}/api/v1/${copyName(1)}`, token, 60_000)
+      const after = await managed(base, token, copyName(1))
       if (after?.pid === pid) throw new Error('answered by the killed process?')
       killMs.push(Math.round(t1 - t0))
       process.stderr.write(`kill -9 #${k + 1}: ${Math.round(t1 - t0)} ms\n`)
