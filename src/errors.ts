@@ -104,6 +104,12 @@ export const ERRORS = {
   GW_ERR_MANAGER_REQUIRED: { status: 409, message: 'bundle %s is a dependency of %s' },
   GW_ERR_MANAGER_STORE: { status: 500, message: 'Bundle manager store %s: %s' },
   GW_ERR_MANAGER_CLOSED: { status: 503, message: 'the bundle manager is stopping' },
+  GW_ERR_MANAGER_BUNDLE_UNAVAILABLE: { status: 503, message: "bundle '%s' is %s%s" },
+  GW_ERR_MANAGER_MEDIA_TYPE: {
+    status: 415,
+    message: "a bundle upload is a gzip'ed tar (content-type application/gzip), got %s",
+  },
+  GW_ERR_MANAGER_LOG_FOLLOWERS: { status: 503, message: 'too many log followers (at most %d)' },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, message: "no bundle provides '%s'" },
   GW_ERR_ROUTE_NO_MODEL: { status: 403, message: 'request forbidden' },
   GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },

@@ -245,6 +245,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
         anonBurst: cfg.http.rateLimitAnonBurst,
       },
       manager,
+      managerUploadMaxBytes: cfg.manager.uploadMaxBytes,
       ready: () => {
         if (closing) return 'the gateway is stopping'
         if (starting) return 'the gateway is starting'

@@ -27,6 +27,7 @@ import {
 } from './http-bounds.ts'
 import { errorReply } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
+import { installManagerWeb } from './manager-web.ts'
 import { API_PREFIX } from './map-resource.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
@@ -74,6 +75,8 @@ export interface GatewayDeps {
   bounds?: HttpBounds
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
+  /** `manager.uploadMaxBytes`: the largest bundle tarball `POST /api/v1/bundles` takes. @default the config's */
+  managerUploadMaxBytes?: number
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -192,7 +195,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
-  bundleRoutes(app, deps.core)
+  if (deps.manager) {
+    const uploadMaxBytes = deps.managerUploadMaxBytes ?? DEFAULTS.manager.uploadMaxBytes
+    installManagerWeb(app, { manager: deps.manager, core: deps.core, uploadMaxBytes }, events, deps.logger)
+  }
+  else bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,

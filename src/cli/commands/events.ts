@@ -58,7 +58,7 @@ interface SseMessage {
 }
 
 /** The field lines of the event stream (text/event-stream), split into messages. */
-class SseParser {
+export class SseParser {
   #buffer = ''
   #event = ''
   #data: string[] = []
