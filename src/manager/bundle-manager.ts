@@ -5,7 +5,8 @@
  * @module
  */
 
-import { rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { readdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from '../config/index.ts'
 import { type Clock, type ComponentInfo, systemClock } from '../controller/index.ts'
@@ -14,6 +15,7 @@ import type { Logger } from '../logger.ts'
 import { resourceName } from '../protocol/index.ts'
 import type { Manifest } from '../sdk/manifest.ts'
 import type { BrokerCredentialStore, TokenStore } from '../tokens/index.ts'
+import { BundleLog } from './bundle-log.ts'
 import {
   type Claim,
   checkDependencies,
@@ -29,7 +31,6 @@ import {
 import { launchPlan } from './launch-plan.ts'
 import { type BundleLogPort, ManagedBundle, type ManagedContext } from './managed-bundle.ts'
 import { LAYOUT, ManagerStore } from './manager-store.ts'
-import { MemoryLog } from './memory-log.ts'
 import { bundleDataDir, placeBundle } from './place-bundle.ts'
 import { processTreeRss } from './process-tree-rss.ts'
 import type { SupervisorPolicy } from './supervisor.ts'
@@ -41,6 +42,7 @@ import type {
   ManagedState,
   ManagerEvent,
 } from './types.ts'
+import { unpackTarball } from './unpack-tarball.ts'
 
 /** What {@link BundleManager.open} takes. */
 export interface BundleManagerOptions {
@@ -173,13 +175,27 @@ export class BundleManager implements BundleManagerApi {
     this.#open()
     const source = resolve(dir)
     const manifest = await readInstallManifest(source)
-    return this.#serial(manifest.name, () => this.#install(source, manifest, options))
+    // one install at a time (its checks look at every bundle), and after every operation on the same bundle
+    return this.#serial('\0install', () =>
+      this.#serial(manifest.name, () => this.#install(source, manifest, options)),
+    )
   }
 
-  async installTarball(_source: NodeJS.ReadableStream, _options: InstallOptions = {}): Promise<ManagedInfo> {
-    throw createError('GW_ERR_MANAGER_MANIFEST', [
-      'tarball installs arrive with src/manager/unpack-tarball.ts',
-    ])
+  /** Unpacks into `bundles/.staging/` (capped, hostile entries refused), then installs from there. */
+  async installTarball(source: NodeJS.ReadableStream, options: InstallOptions = {}): Promise<ManagedInfo> {
+    this.#open()
+    const m = this.#opts.config.manager
+    const dest = join(this.#store.bundlesDir, LAYOUT.staging, `upload-${randomBytes(6).toString('hex')}`)
+    const { root } = await unpackTarball(source, dest, {
+      maxCompressedBytes: m.uploadMaxBytes,
+      maxUnpackedBytes: m.uploadMaxUnpackedBytes,
+      maxEntries: m.uploadMaxEntries,
+    })
+    try {
+      return await this.installDirectory(root, options)
+    } finally {
+      await rm(dest, { recursive: true, force: true })
+    }
   }
 
   start(name: string): Promise<ManagedInfo> {
@@ -249,8 +265,13 @@ export class BundleManager implements BundleManagerApi {
       this.#bundles.delete(name)
       this.#order = this.#order.filter((n) => n !== name)
       await rm(join(this.#store.bundlesDir, name), { recursive: true, force: true })
-      if (options.purge) await rm(bundleDataDir(this.#ctx.dataDir, name), { recursive: true, force: true })
       await b.log.close()
+      if (options.purge) {
+        await rm(bundleDataDir(this.#ctx.dataDir, name), { recursive: true, force: true })
+        const logs = join(this.#ctx.dataDir, LAYOUT.logs)
+        for (const f of await readdir(logs).catch(() => []))
+          if (f === `${name}.log` || f.startsWith(`${name}.log.`)) await rm(join(logs, f), { force: true })
+      }
       this.#log.info({ bundle: name, purge: options.purge === true }, 'bundle uninstalled')
     })
   }
@@ -453,8 +474,14 @@ export class BundleManager implements BundleManagerApi {
 
   #openLog(name: string): BundleLogPort {
     if (this.#opts.openLog) return this.#opts.openLog(name)
-    void join(this.#ctx.dataDir, LAYOUT.logs, `${name}.log`)
-    return new MemoryLog()
+    const m = this.#opts.config.manager
+    return new BundleLog({
+      file: join(this.#ctx.dataDir, LAYOUT.logs, `${name}.log`),
+      maxBytes: m.logMaxBytes,
+      files: m.logFiles,
+      linesPerSec: m.logLinesPerSec,
+      burst: m.logBurst,
+    })
   }
 
   #need(name: string): ManagedBundle {

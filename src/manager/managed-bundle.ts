@@ -66,16 +66,22 @@ export class ManagedBundle {
     this.record = record
     this.manifest = manifest
     this.log = log
-    this.supervisor = new Supervisor(ctx.clock, ctx.policy, {
-      launch: (exited) => this.#launch(exited),
-      registered: () => this.registered(),
-      changed: (previous) => {
-        if (this.supervisor.state !== 'running') this.rssBytes = null
-        ctx.changed(this, previous)
+    this.supervisor = new Supervisor(
+      ctx.clock,
+      ctx.policy,
+      {
+        launch: (exited) => this.#launch(exited),
+        registered: () => this.registered(),
+        changed: (previous) => {
+          if (this.supervisor.state !== 'running') this.rssBytes = null
+          ctx.changed(this, previous)
+        },
+        rollback: (reason) => ctx.rollback(this, reason),
+        probationPassed: () => ctx.probationPassed(this),
       },
-      rollback: (reason) => ctx.rollback(this, reason),
-      probationPassed: () => ctx.probationPassed(this),
-    })
+      record.enabled ? 'installed' : 'stopped',
+    )
+    if (!record.enabled) this.supervisor.message = 'disabled'
     this.supervisor.setProbation(record.probation)
   }
 
