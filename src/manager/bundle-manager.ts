@@ -175,10 +175,13 @@ export class BundleManager implements BundleManagerApi {
     this.#open()
     const source = resolve(dir)
     const manifest = await readInstallManifest(source)
-    // one install at a time (its checks look at every bundle), and after every operation on the same bundle
-    return this.#serial('\0install', () =>
+    // one install at a time (its checks look at every bundle), and after every operation on the same bundle;
+    // the wait for the new version to come up holds neither lock (a stop may interrupt it)
+    const b = await this.#serial('\0install', () =>
       this.#serial(manifest.name, () => this.#install(source, manifest, options)),
     )
+    await this.#settled(b)
+    return b.info()
   }
 
   /** Unpacks into `bundles/.staging/` (capped, hostile entries refused), then installs from there. */
@@ -199,12 +202,11 @@ export class BundleManager implements BundleManagerApi {
   }
 
   start(name: string): Promise<ManagedInfo> {
-    return this.#serial(name, async () => {
+    return this.#thenSettled(name, async () => {
       const b = this.#need(name)
       this.#waiting.delete(name)
       this.#launch(b)
-      await this.#settled(b)
-      return b.info()
+      return b
     })
   }
 
@@ -223,30 +225,24 @@ export class BundleManager implements BundleManagerApi {
   }
 
   setEnabled(name: string, enabled: boolean): Promise<ManagedInfo> {
-    return this.#serial(name, async () => {
+    return this.#thenSettled(name, async () => {
       const b = this.#need(name)
       b.record.enabled = enabled
       await this.#store.put(b.record)
       if (!enabled) await b.supervisor.stop('disabled')
-      else if (!SERVING.has(b.supervisor.state)) {
-        this.#launch(b)
-        await this.#settled(b)
-      }
-      return b.info()
+      else if (!SERVING.has(b.supervisor.state)) this.#launch(b)
+      return b
     })
   }
 
   rollback(name: string): Promise<ManagedInfo> {
-    return this.#serial(name, async () => {
+    return this.#thenSettled(name, async () => {
       const b = this.#need(name)
       const from = b.record.current.version
       await this.#switchBack(b)
       b.log.note(`rolled back from ${from} to ${b.record.current.version} on request`)
-      if (b.record.enabled) {
-        this.#launch(b, `rolled back from ${from} on request`)
-        await this.#settled(b)
-      }
-      return b.info()
+      if (b.record.enabled) this.#launch(b, `rolled back from ${from} on request`)
+      return b
     })
   }
 
@@ -320,7 +316,7 @@ export class BundleManager implements BundleManagerApi {
     await this.#store.flushed()
   }
 
-  async #install(source: string, manifest: Manifest, options: InstallOptions): Promise<ManagedInfo> {
+  async #install(source: string, manifest: Manifest, options: InstallOptions): Promise<ManagedBundle> {
     const existing = this.#bundles.get(manifest.name)
     if (
       existing &&
@@ -369,9 +365,8 @@ export class BundleManager implements BundleManagerApi {
     )
     if (options.start !== false && record.enabled) {
       this.#launch(b, existing ? `upgraded from ${record.previous?.version}` : '')
-      await this.#settled(b)
     }
-    return b.info()
+    return b
   }
 
   /** The gateway's paths, every other installed bundle's resources, every registered component not its own. */
@@ -493,6 +488,13 @@ export class BundleManager implements BundleManagerApi {
 
   #open(): void {
     if (this.#closed) throw createError('GW_ERR_MANAGER_CLOSED')
+  }
+
+  /** {@link #serial}, then (outside the lock) waits until the bundle is no longer `starting`. */
+  async #thenSettled(name: string, fn: () => Promise<ManagedBundle>): Promise<ManagedInfo> {
+    const b = await this.#serial(name, fn)
+    await this.#settled(b)
+    return b.info()
   }
 
   /** Runs `fn` after every earlier operation on `name`. */

@@ -166,9 +166,7 @@ export class ManagedBundle {
     })
     return {
       pid: child.pid ?? null,
-      kill: async () => {
-        await stopChild(child, ctx.stopTimeoutMs)
-      },
+      kill: () => stopChild(child, ctx.stopTimeoutMs),
     }
   }
 

@@ -29,8 +29,8 @@ export interface SupervisorPolicy {
 /** One started process. */
 export interface Run {
   pid: number | null
-  /** SIGTERM, SIGKILL after the stop timeout; resolves once it has exited. */
-  kill(): Promise<void>
+  /** SIGTERM, SIGKILL after the stop timeout; resolves with how it ended once it has exited. */
+  kill(): Promise<{ code: number | null; signal: string | null }>
 }
 
 /** What the supervisor needs from the manager. */
@@ -135,17 +135,14 @@ export class Supervisor {
     if (run) {
       this.#stopping = true
       this.#set('stopping', message)
+      let ending: { code: number | null; signal: string | null } = { code: null, signal: null }
       try {
-        await run.kill()
+        ending = await run.kill()
       } finally {
         this.#stopping = false
       }
       this.#ended()
-      this.lastExit = {
-        ...(this.lastExit ?? { code: null, signal: null }),
-        at: this.#iso(),
-        reason: 'stopped',
-      }
+      this.lastExit = { ...ending, at: this.#iso(), reason: 'stopped' }
     }
     this.nextRetryAt = null
     this.#set('stopped', message)

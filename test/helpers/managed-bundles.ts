@@ -12,7 +12,7 @@ import type { Gateway } from '../../src/server.ts'
 import { waitFor } from './gateway.ts'
 
 /** What a test bundle does once started. */
-export type Behaviour = 'answer' | 'exit' | 'never-register' | 'memory-hog'
+export type Behaviour = 'answer' | 'exit' | 'never-register' | 'memory-hog' | 'ignore-sigterm'
 
 export interface BundleSpec {
   name: string
@@ -37,6 +37,8 @@ function mainSource(spec: BundleSpec, resource: string): string {
   switch (spec.behaviour ?? 'answer') {
     case 'exit':
       return 'console.error("giving up at once")\nprocess.exit(3)\n'
+    case 'ignore-sigterm':
+      return 'process.on("SIGTERM", () => console.log("SIGTERM ignored"))\nsetInterval(() => {}, 1000)\n'
     case 'never-register':
       return 'console.log("up, but registering nothing")\nsetInterval(() => {}, 1000)\n'
     case 'memory-hog':

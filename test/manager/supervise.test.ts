@@ -154,3 +154,34 @@ test('a Python (paho-mqtt) bundle is managed like a TypeScript one', async (t) =
   assert.equal(stopped.state, 'stopped')
   assert.equal(stopped.lastExit?.reason, 'stopped')
 })
+
+test('stop: SIGTERM, then SIGKILL after manager.stopTimeoutSec for a bundle that ignores it', async (t) => {
+  const defer = lifo(t)
+  const src = await bundleParent()
+  defer(() => src.cleanup())
+  const gw = await startTestGateway({ manager: { stopTimeoutSec: 1, startupTimeoutSec: 120 } })
+  defer(() => gw.close())
+  const info = await gw.manager.installDirectory(
+    await writeBundle(src.dir, { name: 'stubborn', behaviour: 'ignore-sigterm' }),
+    {
+      start: false,
+    },
+  )
+  assert.equal(info.state, 'installed')
+  void gw.manager.start('stubborn')
+  await waitFor(
+    () => (gw.manager.tail('stubborn', 5), gw.manager.get('stubborn')?.pid !== null),
+    10_000,
+    'a pid',
+  )
+  await new Promise((r) => setTimeout(r, 1500)) // its SIGTERM handler is installed
+  const stopped = await gw.manager.stop('stubborn')
+  assert.equal(stopped.state, 'stopped')
+  assert.equal(stopped.lastExit?.signal, 'SIGKILL')
+  assert.equal(stopped.lastExit?.reason, 'stopped')
+  const tail = await gw.manager.tail('stubborn', 20)
+  assert.ok(
+    tail.some((l) => l.line === 'SIGTERM ignored'),
+    JSON.stringify(tail),
+  )
+})

@@ -32,6 +32,7 @@ function harness(policy: SupervisorPolicy = POLICY, withRollback = false) {
         kill: async () => {
           r.killed = true
           exited(null, 'SIGTERM')
+          return { code: null, signal: 'SIGTERM' }
         },
       }
       return run
