@@ -55,7 +55,7 @@ function mainSource(spec: BundleSpec, resource: string): string {
       return [
         "import { createBundle } from 'bundlegate'",
         'const bundle = createBundle({ dir: import.meta.dirname })',
-        `bundle.get('${resource}', () => ({ version: '${version}', pid: process.pid, env: { token: process.env.MX_API_TOKEN ?? null, url: process.env.BUNDLEGATE_URL ?? null, dataDir: process.env.BUNDLE_DATA_DIR ?? null } }))`,
+        `bundle.get('${resource}', () => ({ version: '${version}', pid: process.pid, env: { token: process.env.MX_API_TOKEN ?? null, url: process.env.BUNDLEGATE_URL ?? null, dataDir: process.env.BUNDLE_DATA_DIR ?? null, leaked: process.env.BUNDLEGATE_TEST_SECRET ?? null } }))`,
         'await bundle.start()',
         '',
       ].join('\n')

@@ -230,8 +230,19 @@ test('a bundle gets its own API token: rotated at every start, revoked at uninst
   defer(() => src.cleanup())
   const gw = await startTestGateway()
   defer(() => gw.close())
+  // a secret of the gateway's own environment is not passed on
+  process.env.BUNDLEGATE_TEST_SECRET = 'not for bundles'
+  defer(() => {
+    delete process.env.BUNDLEGATE_TEST_SECRET
+  })
   await gw.manager.installDirectory(await writeBundle(src.dir, { name: 'tok' }))
-  const first = (await getJson(gw, '/tok')).body.env as { token: string; url: string; dataDir: string }
+  const first = (await getJson(gw, '/tok')).body.env as {
+    token: string
+    url: string
+    dataDir: string
+    leaked: unknown
+  }
+  assert.equal(first.leaked, null)
   assert.match(first.token, /^bgt_/)
   assert.equal(first.url, gw.httpUrl)
   assert.equal(first.dataDir, join(gw.dataDir, 'bundle-data', 'tok'))
