@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { readdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from '../config/index.ts'
 import { type Clock, type ComponentInfo, systemClock } from '../controller/index.ts'
@@ -15,25 +15,20 @@ import type { Logger } from '../logger.ts'
 import { resourceName } from '../protocol/index.ts'
 import type { Manifest } from '../sdk/manifest.ts'
 import type { BrokerCredentialStore, TokenStore } from '../tokens/index.ts'
-import { BundleLog } from './bundle-log.ts'
 import {
-  type Claim,
-  checkDependencies,
-  checkResources,
-  compareVersions,
-  dependencyNames,
-  gatewayClaims,
+  checkInstall,
   manifestPatterns,
   overlaps,
   readInstallManifest,
   startOrder,
 } from './install-checks.ts'
+import { KeyedSerial } from './keyed-serial.ts'
 import { launchPlan } from './launch-plan.ts'
 import { type BundleLogPort, ManagedBundle, type ManagedContext } from './managed-bundle.ts'
+import { openBundleLog, supervisorPolicy } from './manager-settings.ts'
 import { LAYOUT, ManagerStore } from './manager-store.ts'
-import { bundleDataDir, placeBundle } from './place-bundle.ts'
+import { placeBundle, removeBundleFiles } from './place-bundle.ts'
 import { processTreeRss } from './process-tree-rss.ts'
-import type { SupervisorPolicy } from './supervisor.ts'
 import type {
   BundleManagerApi,
   InstallOptions,
@@ -66,7 +61,7 @@ export class BundleManager implements BundleManagerApi {
   readonly #ctx: ManagedContext
   readonly #bundles = new Map<string, ManagedBundle>()
   readonly #listeners = new Set<(e: ManagerEvent) => void>()
-  readonly #locks = new Map<string, Promise<unknown>>()
+  readonly #locks = new KeyedSerial()
   readonly #log: Logger
   /** Names in the order they were last started: the gateway's stop goes backwards. */
   #order: string[] = []
@@ -81,16 +76,7 @@ export class BundleManager implements BundleManagerApi {
     this.#store = store
     this.#log = opts.logger.child({ component: 'manager' })
     const m = opts.config.manager
-    const policy: SupervisorPolicy = {
-      startupTimeoutMs: m.startupTimeoutSec * 1000,
-      probationMs: m.probationSec * 1000,
-      restartInitialMs: m.restartInitialMs,
-      restartMaxMs: m.restartMaxMs,
-      resetAfterMs: m.resetAfterSec * 1000,
-      crashLoopFailures: m.crashLoopFailures,
-      crashLoopWindowMs: m.crashLoopWindowSec * 1000,
-      brokenRetryMs: m.brokenRetrySec * 1000,
-    }
+    const policy = supervisorPolicy(m)
     this.#ctx = {
       store,
       dataDir: resolve(opts.config.data.dir),
@@ -107,8 +93,6 @@ export class BundleManager implements BundleManagerApi {
       logger: this.#log,
       components: () => opts.core.components(),
       changed: (b, previous) => this.#changed(b, previous),
-      rollback: (b, reason) => this.#autoRollback(b, reason),
-      probationPassed: (b) => void this.#probationPassed(b),
     }
   }
 
@@ -177,8 +161,8 @@ export class BundleManager implements BundleManagerApi {
     const manifest = await readInstallManifest(source)
     // one install at a time (its checks look at every bundle), and after every operation on the same bundle;
     // the wait for the new version to come up holds neither lock (a stop may interrupt it)
-    const b = await this.#serial('\0install', () =>
-      this.#serial(manifest.name, () => this.#install(source, manifest, options)),
+    const b = await this.#locks.run('\0install', () =>
+      this.#locks.run(manifest.name, () => this.#install(source, manifest, options)),
     )
     await this.#settled(b)
     return b.info()
@@ -211,7 +195,7 @@ export class BundleManager implements BundleManagerApi {
   }
 
   stop(name: string): Promise<ManagedInfo> {
-    return this.#serial(name, async () => {
+    return this.#locks.run(name, async () => {
       const b = this.#need(name)
       this.#waiting.delete(name)
       await b.supervisor.stop('stopped by request')
@@ -239,7 +223,9 @@ export class BundleManager implements BundleManagerApi {
     return this.#thenSettled(name, async () => {
       const b = this.#need(name)
       const from = b.record.current.version
-      await this.#switchBack(b)
+      if (!b.record.previous) throw createError('GW_ERR_MANAGER_NO_PREVIOUS', [b.name])
+      await b.supervisor.stop(`rolling back to ${b.record.previous.version}`)
+      await b.switchToPrevious()
       b.log.note(`rolled back from ${from} to ${b.record.current.version} on request`)
       if (b.record.enabled) this.#launch(b, `rolled back from ${from} on request`)
       return b
@@ -247,7 +233,7 @@ export class BundleManager implements BundleManagerApi {
   }
 
   uninstall(name: string, options: { purge?: boolean } = {}): Promise<void> {
-    return this.#serial(name, async () => {
+    return this.#locks.run(name, async () => {
       const b = this.#need(name)
       const users = [...this.#bundles.values()]
         .filter((o) => o.record.dependencies.includes(name))
@@ -260,14 +246,8 @@ export class BundleManager implements BundleManagerApi {
       await this.#store.remove(name)
       this.#bundles.delete(name)
       this.#order = this.#order.filter((n) => n !== name)
-      await rm(join(this.#store.bundlesDir, name), { recursive: true, force: true })
       await b.log.close()
-      if (options.purge) {
-        await rm(bundleDataDir(this.#ctx.dataDir, name), { recursive: true, force: true })
-        const logs = join(this.#ctx.dataDir, LAYOUT.logs)
-        for (const f of await readdir(logs).catch(() => []))
-          if (f === `${name}.log` || f.startsWith(`${name}.log.`)) await rm(join(logs, f), { force: true })
-      }
+      await removeBundleFiles(this.#store, this.#ctx.dataDir, name, options.purge === true)
       this.#log.info({ bundle: name, purge: options.purge === true }, 'bundle uninstalled')
     })
   }
@@ -318,24 +298,7 @@ export class BundleManager implements BundleManagerApi {
 
   async #install(source: string, manifest: Manifest, options: InstallOptions): Promise<ManagedBundle> {
     const existing = this.#bundles.get(manifest.name)
-    if (
-      existing &&
-      !options.allowDowngrade &&
-      compareVersions(manifest.version, existing.record.current.version) < 0
-    )
-      throw createError('GW_ERR_MANAGER_DOWNGRADE', [
-        manifest.name,
-        manifest.version,
-        existing.record.current.version,
-      ])
-    checkResources(manifest, this.#claims(manifest.name))
-    const deps = dependencyNames(manifest)
-    const graph = new Map(
-      [...this.#bundles.values()]
-        .filter((b) => b.name !== manifest.name)
-        .map((b) => [b.name, b.record.dependencies]),
-    )
-    checkDependencies(manifest.name, deps, graph)
+    const deps = checkInstall(manifest, options, [...this.#bundles.values()], this.#opts.core.components())
     launchPlan(source, manifest, null) // its main must be startable
     if (existing) await existing.supervisor.stop(`installing ${manifest.version}`)
     const record = await placeBundle(
@@ -367,17 +330,6 @@ export class BundleManager implements BundleManagerApi {
       this.#launch(b, existing ? `upgraded from ${record.previous?.version}` : '')
     }
     return b
-  }
-
-  /** The gateway's paths, every other installed bundle's resources, every registered component not its own. */
-  #claims(name: string): Claim[] {
-    const claims = gatewayClaims()
-    for (const b of this.#bundles.values())
-      if (b.name !== name) claims.push({ owner: b.name, patterns: manifestPatterns(b.manifest) })
-    const mine = (c: string) => c === name || c === `${name}-view` || c === `${name}-model`
-    for (const c of this.#opts.core.components())
-      if (!c.builtin && !mine(c.name)) claims.push({ owner: c.name, patterns: c.patterns })
-    return claims
   }
 
   #launch(b: ManagedBundle, message = ''): void {
@@ -426,41 +378,6 @@ export class BundleManager implements BundleManagerApi {
     }
   }
 
-  /** Swaps current and previous version in the record and reloads the manifest. */
-  async #switchBack(b: ManagedBundle): Promise<void> {
-    const prev = b.record.previous
-    if (!prev) throw createError('GW_ERR_MANAGER_NO_PREVIOUS', [b.name])
-    await b.supervisor.stop(`rolling back to ${prev.version}`)
-    b.record = { ...b.record, current: prev, previous: b.record.current, probation: false }
-    b.supervisor.setProbation(false)
-    await this.#store.put(b.record)
-    b.manifest = await readInstallManifest(this.#store.codeDir(b.name, prev))
-  }
-
-  /** A failure of a new version on probation: back to the previous version, said in state, event and log. */
-  async #autoRollback(b: ManagedBundle, reason: string): Promise<void> {
-    const from = b.record.current.version
-    try {
-      const prev = b.record.previous
-      if (!prev) return
-      b.record = { ...b.record, current: prev, previous: b.record.current, probation: false }
-      await this.#store.put(b.record)
-      b.manifest = await readInstallManifest(this.#store.codeDir(b.name, prev))
-      const text = `rolled back from ${from}: ${reason}`
-      b.log.note(text)
-      this.#log.warn({ bundle: b.name, from, to: prev.version, reason }, 'upgrade rolled back')
-      b.supervisor.message = text
-    } catch (err) {
-      this.#log.error({ bundle: b.name, err }, 'rollback failed')
-    }
-  }
-
-  async #probationPassed(b: ManagedBundle): Promise<void> {
-    b.record.probation = false
-    b.log.note(`${b.record.current.version} passed its probation`)
-    await this.#store.put(b.record).catch((err) => this.#log.error({ err }, 'cannot record the probation'))
-  }
-
   async #sample(): Promise<void> {
     const running = [...this.#bundles.values()].filter((b) => b.supervisor.pid !== null)
     const sizes = await processTreeRss(running.map((b) => b.supervisor.pid as number))
@@ -468,15 +385,7 @@ export class BundleManager implements BundleManagerApi {
   }
 
   #openLog(name: string): BundleLogPort {
-    if (this.#opts.openLog) return this.#opts.openLog(name)
-    const m = this.#opts.config.manager
-    return new BundleLog({
-      file: join(this.#ctx.dataDir, LAYOUT.logs, `${name}.log`),
-      maxBytes: m.logMaxBytes,
-      files: m.logFiles,
-      linesPerSec: m.logLinesPerSec,
-      burst: m.logBurst,
-    })
+    return this.#opts.openLog?.(name) ?? openBundleLog(this.#ctx.dataDir, this.#opts.config.manager, name)
   }
 
   #need(name: string): ManagedBundle {
@@ -490,22 +399,10 @@ export class BundleManager implements BundleManagerApi {
     if (this.#closed) throw createError('GW_ERR_MANAGER_CLOSED')
   }
 
-  /** {@link #serial}, then (outside the lock) waits until the bundle is no longer `starting`. */
+  /** `#locks.run`, then (outside the lock) waits until the bundle is no longer `starting`. */
   async #thenSettled(name: string, fn: () => Promise<ManagedBundle>): Promise<ManagedInfo> {
-    const b = await this.#serial(name, fn)
+    const b = await this.#locks.run(name, fn)
     await this.#settled(b)
     return b.info()
-  }
-
-  /** Runs `fn` after every earlier operation on `name`. */
-  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.#locks.get(name) ?? Promise.resolve()
-    const run = before.then(fn, fn)
-    const tail = run.catch(() => {})
-    this.#locks.set(name, tail)
-    void tail.then(() => {
-      if (this.#locks.get(name) === tail) this.#locks.delete(name)
-    })
-    return run
   }
 }

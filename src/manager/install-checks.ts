@@ -43,6 +43,24 @@ export function overlaps(a: string, b: string): boolean {
   return a === b || patternMatches(a, b) || patternMatches(b, a)
 }
 
+/**
+ * What an install of `name` must not overlap: the gateway's paths, every other installed bundle's manifest, every
+ * registered component that is not the bundle's own (`<name>`, `<name>-view`, `<name>-model`), built-ins aside.
+ */
+export function claimsAgainst(
+  name: string,
+  installed: ReadonlyArray<{ name: string; manifest: Manifest }>,
+  components: ReadonlyArray<{ name: string; builtin: boolean; patterns: readonly string[] }>,
+): Claim[] {
+  const claims = gatewayClaims()
+  for (const b of installed)
+    if (b.name !== name) claims.push({ owner: b.name, patterns: manifestPatterns(b.manifest) })
+  const mine = (c: string) => c === name || c === `${name}-view` || c === `${name}-model`
+  for (const c of components)
+    if (!c.builtin && !mine(c.name)) claims.push({ owner: c.name, patterns: c.patterns })
+  return claims
+}
+
 /** The gateway's own paths as claims: each prefix and what is below it. */
 export function gatewayClaims(): Claim[] {
   const prefixes = [...GATEWAY_PREFIXES, CONTROLLER_PREFIX]
@@ -119,6 +137,33 @@ function findCycle(graph: ReadonlyMap<string, readonly string[]>, start: string)
     return undefined
   }
   return visit(start)
+}
+
+/**
+ * Every check of an install against the installed set and the registry (docs/manager.md "Installing"), in order:
+ * version, resources, dependencies. Resolves nothing, writes nothing; returns the dependency names.
+ */
+export function checkInstall(
+  manifest: Manifest,
+  options: { allowDowngrade?: boolean },
+  installed: ReadonlyArray<{
+    name: string
+    manifest: Manifest
+    record: { current: { version: string }; dependencies: string[] }
+  }>,
+  components: ReadonlyArray<{ name: string; builtin: boolean; patterns: readonly string[] }>,
+): string[] {
+  const existing = installed.find((b) => b.name === manifest.name)
+  const have = existing?.record.current.version
+  if (have !== undefined && !options.allowDowngrade && compareVersions(manifest.version, have) < 0)
+    throw createError('GW_ERR_MANAGER_DOWNGRADE', [manifest.name, manifest.version, have])
+  checkResources(manifest, claimsAgainst(manifest.name, installed, components))
+  const deps = dependencyNames(manifest)
+  const graph = new Map(
+    installed.filter((b) => b.name !== manifest.name).map((b) => [b.name, b.record.dependencies]),
+  )
+  checkDependencies(manifest.name, deps, graph)
+  return deps
 }
 
 /** The dependency names of a manifest (the keys of `dependencies`, as Sanji's bundles wrote them). */

@@ -7,13 +7,14 @@
 
 import type { ChildProcess } from 'node:child_process'
 import type { Clock, ComponentInfo } from '../controller/index.ts'
+import { createError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { spawnChild, stopChild } from '../process/index.ts'
 import type { Manifest } from '../sdk/manifest.ts'
 import type { BrokerCredentialStore, TokenStore } from '../tokens/index.ts'
-import { manifestPatterns } from './install-checks.ts'
+import { manifestPatterns, readInstallManifest } from './install-checks.ts'
 import { launchPlan } from './launch-plan.ts'
-import type { BundleRecord, ManagerStore } from './manager-store.ts'
+import type { BundleRecord, ManagerStore, VersionRecord } from './manager-store.ts'
 import { bundleDataDir } from './place-bundle.ts'
 import { type Run, Supervisor, type SupervisorPolicy } from './supervisor.ts'
 import type { LogLine, ManagedInfo, ManagedState } from './types.ts'
@@ -45,8 +46,6 @@ export interface ManagedContext {
   logger: Logger
   components(): ComponentInfo[]
   changed(bundle: ManagedBundle, previous: ManagedState): void
-  rollback(bundle: ManagedBundle, reason: string): Promise<void>
-  probationPassed(bundle: ManagedBundle): void
 }
 
 /** Variables of the gateway's own environment a bundle does not inherit (it gets its own values or none). */
@@ -76,8 +75,8 @@ export class ManagedBundle {
           if (this.supervisor.state !== 'running') this.rssBytes = null
           ctx.changed(this, previous)
         },
-        rollback: (reason) => ctx.rollback(this, reason),
-        probationPassed: () => ctx.probationPassed(this),
+        rollback: (reason) => this.#rollBack(reason),
+        probationPassed: () => void this.#passProbation(),
       },
       record.enabled ? 'installed' : 'stopped',
     )
@@ -100,6 +99,18 @@ export class ManagedBundle {
     for (const c of this.#ctx.components())
       if (c.online && this.ownsComponent(c.name)) for (const p of c.patterns) have.add(p)
     return manifestPatterns(this.manifest).every((p) => have.has(p))
+  }
+
+  /** Makes the previous version the current one (and the current the previous), recorded; its process is gone. */
+  async switchToPrevious(): Promise<VersionRecord> {
+    const prev = this.record.previous
+    if (!prev) throw createError('GW_ERR_MANAGER_NO_PREVIOUS', [this.name])
+    const record = { ...this.record, current: prev, previous: this.record.current, probation: false }
+    await this.#ctx.store.put(record)
+    this.record = record
+    this.supervisor.setProbation(false)
+    this.manifest = await readInstallManifest(this.#ctx.store.codeDir(this.name, prev))
+    return prev
   }
 
   memoryLimitBytes(): number | null {
@@ -146,6 +157,28 @@ export class ManagedBundle {
       message: s.message,
       droppedLogLines: this.log.dropped,
     }
+  }
+
+  /** A failure of a new version on probation: back to the previous version, said in state, event and log. */
+  async #rollBack(reason: string): Promise<void> {
+    const from = this.record.current.version
+    try {
+      const to = await this.switchToPrevious()
+      const text = `rolled back from ${from}: ${reason}`
+      this.log.note(text)
+      this.#ctx.logger.warn({ bundle: this.name, from, to: to.version, reason }, 'upgrade rolled back')
+      this.supervisor.message = text
+    } catch (err) {
+      this.#ctx.logger.error({ bundle: this.name, err }, 'rollback failed')
+    }
+  }
+
+  async #passProbation(): Promise<void> {
+    this.record.probation = false
+    this.log.note(`${this.record.current.version} passed its probation`)
+    await this.#ctx.store
+      .put(this.record)
+      .catch((err) => this.#ctx.logger.error({ err }, 'cannot record the probation'))
   }
 
   async #launch(exited: (code: number | null, signal: string | null) => void): Promise<Run> {

@@ -108,3 +108,18 @@ async function linkData(staging: string, dataDir: string): Promise<void> {
   await rm(shipped, { recursive: true, force: true })
   await symlink(dataDir, shipped, 'dir')
 }
+
+/** Removes the code of `name` (every version); with `purge` also its data directory and log files. */
+export async function removeBundleFiles(
+  store: ManagerStore,
+  dataDir: string,
+  name: string,
+  purge: boolean,
+): Promise<void> {
+  await rm(join(store.bundlesDir, name), { recursive: true, force: true })
+  if (!purge) return
+  await rm(bundleDataDir(dataDir, name), { recursive: true, force: true })
+  const logs = join(dataDir, LAYOUT.logs)
+  for (const f of await readdir(logs).catch(() => []))
+    if (f === `${name}.log` || f.startsWith(`${name}.log.`)) await rm(join(logs, f), { force: true })
+}
