@@ -208,9 +208,12 @@ export class ManagedBundle {
     const ctx = this.#ctx
     const env: NodeJS.ProcessEnv = {}
     for (const [k, v] of Object.entries(process.env)) if (!NOT_INHERITED.test(k)) env[k] = v
+    // an external broker's URL may carry the gateway's own user and password: a bundle does not get them
     const url = new URL(ctx.brokerUrl)
+    url.username = ''
+    url.password = ''
     Object.assign(env, {
-      BROKER_URL: ctx.brokerUrl,
+      BROKER_URL: url.href.replace(/\/$/, ''),
       BROKER_PORT_1883_TCP_ADDR: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       BROKER_PORT_1883_TCP_PORT: url.port || (url.protocol === 'mqtts:' ? '8883' : '1883'),
       BUNDLE_DIR: codeDir,
