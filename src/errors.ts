@@ -103,6 +103,26 @@ export const ERRORS = {
   GW_ERR_FILE_TICKET: { status: 401, message: 'the upload ticket is missing, unknown, used or expired' },
   GW_ERR_FILE_NO_RESOURCE: { status: 400, message: 'No resource' },
   GW_ERR_FILE_PUBLISH: { status: 502, message: 'the file cannot be published: %s' },
+  GW_ERR_MANAGER_NOT_FOUND: { status: 404, message: "no managed bundle '%s'" },
+  GW_ERR_MANAGER_MANIFEST: { status: 400, message: 'Invalid bundle.json of the bundle to install: %s' },
+  GW_ERR_MANAGER_CONFLICT: { status: 409, message: "resource '%s' of %s is already provided by '%s'" },
+  GW_ERR_MANAGER_DEPENDENCY: { status: 409, message: 'bundle %s: %s' },
+  GW_ERR_MANAGER_DOWNGRADE: {
+    status: 409,
+    message:
+      'bundle %s: version %s is lower than the installed %s (install with allowDowngrade to downgrade)',
+  },
+  GW_ERR_MANAGER_MAIN: { status: 400, message: 'bundle %s cannot be started: %s' },
+  GW_ERR_MANAGER_NO_PREVIOUS: { status: 409, message: 'bundle %s has no previous version to roll back to' },
+  GW_ERR_MANAGER_REQUIRED: { status: 409, message: 'bundle %s is a dependency of %s' },
+  GW_ERR_MANAGER_STORE: { status: 500, message: 'Bundle manager store %s: %s' },
+  GW_ERR_MANAGER_CLOSED: { status: 503, message: 'the bundle manager is stopping' },
+  GW_ERR_MANAGER_BUNDLE_UNAVAILABLE: { status: 503, message: "bundle '%s' is %s%s" },
+  GW_ERR_MANAGER_MEDIA_TYPE: {
+    status: 415,
+    message: "a bundle upload is a gzip'ed tar (content-type application/gzip), got %s",
+  },
+  GW_ERR_MANAGER_LOG_FOLLOWERS: { status: 503, message: 'too many log followers (at most %d)' },
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, message: "no bundle provides '%s'" },
   GW_ERR_ROUTE_NO_MODEL: { status: 403, message: 'request forbidden' },
   GW_ERR_BUNDLE_TIMEOUT: { status: 504, message: "bundle '%s' did not answer within %d ms" },
@@ -143,6 +163,11 @@ export const ERRORS = {
   GW_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed %d bytes' },
   GW_ERR_HTTP_TIMEOUT: { status: 408, message: 'the request was not received within %s' },
   GW_ERR_HTTP_CONTENT_TOO_LARGE: { status: 413, message: 'a part of the request is too large (%s)' },
+  GW_ERR_MANAGER_TARBALL_FORMAT: { status: 400, message: "the upload is not a valid gzip'ed tar: %s" },
+  GW_ERR_MANAGER_TARBALL_ENTRY: { status: 400, message: 'tarball entry %s refused: %s' },
+  GW_ERR_MANAGER_TARBALL_TOO_LARGE: { status: 413, message: 'the tarball is too large: %s' },
+  GW_ERR_MANAGER_TARBALL_NO_MANIFEST: { status: 400, message: 'the tarball holds no bundle.json (%s)' },
+  GW_ERR_MANAGER_TARBALL_WRITE: { status: 500, message: 'cannot unpack the tarball into %s: %s' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 /** Every error code. */

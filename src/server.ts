@@ -10,6 +10,7 @@ import type { Controller, ControllerCoreOptions } from './controller/index.ts'
 import type { FileStore } from './files/index.ts'
 import type { Fleet } from './fleet/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import type { BundleManager } from './manager/index.ts'
 import type { GatewayMetrics } from './metrics/index.ts'
 import {
   Closers,
@@ -17,6 +18,7 @@ import {
   listenMetrics,
   openAuthStores,
   openFileStore,
+  openManager,
   openMetrics,
   type Phase,
   startGatewayBroker,
@@ -54,6 +56,8 @@ export interface Gateway {
   readonly brokerCredentials: BrokerCredentialStore | undefined
   /** The file service's store (`<data.dir>/files`). */
   readonly files: FileStore
+  /** The bundle manager (docs/manager.md): installed bundles, started after the web service listens. */
+  readonly manager: BundleManager
   readonly logger: Logger
   /** The gateway's metrics, unless `metrics.enabled` is false (docs/observability.md). */
   readonly metrics: GatewayMetrics | undefined
@@ -89,7 +93,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
     const metricsListener = await listenMetrics(cfg, metrics, logger, closers)
     const fleet = startGatewayFleet(cfg, controller, logger, closers)
     const files = await openFileStore(cfg, logger, closers)
-    const parts = { ...auth, controller, files, metrics, fleet, logger, phase }
+    const manager = await openManager(cfg, controller, mqtt, auth, logger, closers)
+    const parts = { ...auth, controller, files, metrics, fleet, manager, logger, phase }
     const { http, httpUrl } = await startWebService(cfg, parts, closers)
     // Every listener is bound: only now the first-start side effects that print or write a one-time secret, so
     // that a start that fails (a busy port) consumes none of them and the retry shows them (issue 12).
@@ -104,6 +109,8 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       },
       'web service listening',
     )
+    manager.setHttpUrl(httpUrl)
+    void manager.startAll().catch((err) => log.error({ err }, 'starting the managed bundles failed'))
     return {
       config: cfg,
       brokerUrl: mqtt.brokerUrl,
@@ -114,6 +121,7 @@ export async function startGateway(config?: Readonly<Config>, deps: GatewayDeps 
       ...auth,
       brokerCredentials: mqtt.brokerCredentials,
       files,
+      manager,
       logger,
       metrics,
       metricsUrl: metricsListener?.url,

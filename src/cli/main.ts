@@ -12,7 +12,11 @@ Commands:
   run [dir] [--watch]               check a bundle's bundle.json and run it (TypeScript, JavaScript or Python)
   host <dir>...                     run several JavaScript bundles in one process, a worker thread each
   call <METHOD> <resource>          call the web service /api/v1 with an API token and print the answer
-  bundles                           list the registered bundles
+  bundles [<verb> <name>]           list the bundles (registered and installed); start, stop, restart, enable,
+                                    disable, rollback or show the status of an installed one
+  install <dir | file.tar.gz>       install or upgrade a bundle on the running gateway (its bundle manager)
+  uninstall <name> [--purge]        uninstall a bundle the gateway installed
+  logs <name> [-n N] [-f]           print (and follow) the log of a bundle the gateway runs
   events <pattern>...               print the push channel (events on matching resources) as it happens
   create <name> [--dir <parent>]    scaffold a TypeScript bundle that passes its own test
 
@@ -35,6 +39,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   host: async () => (await import('./commands/host.ts')).hostCommand,
   call: async () => (await import('./commands/call.ts')).callCommand,
   bundles: async () => (await import('./commands/bundles.ts')).bundlesCommand,
+  install: async () => (await import('./commands/install.ts')).installCommand,
+  uninstall: async () => (await import('./commands/uninstall.ts')).uninstallCommand,
+  logs: async () => (await import('./commands/logs.ts')).logsCommand,
   events: async () => (await import('./commands/events.ts')).eventsCommand,
   create: async () => (await import('./commands/create.ts')).createCommand,
 }

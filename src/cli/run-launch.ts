@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import { extname, join, resolve } from 'node:path'
+import { bundlegateResolveArgs } from '../process/index.ts'
 import type { Manifest } from '../sdk/manifest.ts'
 
 /** File names tried, in order, when bundle.json has no `main`. */
@@ -38,7 +39,13 @@ export function resolveLaunch(dir: string, manifest: Manifest, brokerUrl: string
   const extra = (manifest.argument ?? '').split(/\s+/).filter((a) => a !== '')
   const ext = extname(file).toLowerCase()
   if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-    const args = ['--import', import.meta.resolve('tsx'), file, ...extra]
+    const args = [
+      '--import',
+      import.meta.resolve('tsx'),
+      ...bundlegateResolveArgs({ tsxLoaded: true }),
+      file,
+      ...extra,
+    ]
     if (devCondition()) args.unshift('--conditions=bundlegate-dev')
     return {
       command: process.execPath,
@@ -52,7 +59,7 @@ export function resolveLaunch(dir: string, manifest: Manifest, brokerUrl: string
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs')
     return {
       command: process.execPath,
-      args: [file, ...extra],
+      args: [...bundlegateResolveArgs(), file, ...extra],
       env,
       cwd: dir,
       label: `node ${main}`,

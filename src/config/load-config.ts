@@ -16,9 +16,10 @@ export interface ConfigSources {
   flags?: ConfigInput
 }
 
-function coerce(name: string, raw: string, type: 'string' | 'integer' | 'boolean'): unknown {
+function coerce(name: string, raw: string, type: 'string' | 'integer' | 'number' | 'boolean'): unknown {
   if (type === 'string') return raw
   if (type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : raw
+  if (type === 'number') return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw
   if (raw === 'true' || raw === '1') return true
   if (raw === 'false' || raw === '0') return false
   throw createError('GW_ERR_CONFIG_INVALID', [

@@ -10,13 +10,14 @@ export interface OptionRules {
   minLength?: number
   pattern?: string
   minimum?: number
+  exclusiveMinimum?: number
   maximum?: number
   values?: readonly string[]
 }
 
 /** A declared option: `T` is the type of its value. */
 export interface Option<T> {
-  readonly kind: 'string' | 'integer' | 'boolean' | 'enum'
+  readonly kind: 'string' | 'integer' | 'number' | 'boolean' | 'enum'
   readonly default: T
   readonly rules: OptionRules
   /** The environment variable that sets it, if any. */
@@ -57,6 +58,15 @@ export function integer(
 ): Option<number> {
   const { env, ...rules } = o
   return option('integer', def, rules, env)
+}
+
+/** A number option (fractions allowed, e.g. seconds). */
+export function number(
+  def: number,
+  o: Common & { minimum?: number; exclusiveMinimum?: number; maximum?: number } = {},
+): Option<number> {
+  const { env, ...rules } = o
+  return option('number', def, rules, env)
 }
 
 /** A boolean option (`true`/`1`, `false`/`0` in the environment). */

@@ -9,6 +9,7 @@ import {
   boolean,
   defaultsOf,
   integer,
+  number,
   type OptionTree,
   oneOf,
   optionsOf,
@@ -153,6 +154,46 @@ export const OPTIONS = {
     /** Of `maxClients`, slots only admins (admin tokens, console sessions) may take. */
     adminReserve: integer(10, { minimum: 0 }),
   },
+  manager: {
+    /** A bundle that does not reach `running` (every manifest resource registered) within this time has failed. */
+    startupTimeoutSec: number(60, { exclusiveMinimum: 0, maximum: 3600 }),
+    /** After an upgrade, a failure within this time of reaching `running` rolls back to the previous version. */
+    probationSec: number(60, { minimum: 0, maximum: 86_400 }),
+    /** The first restart after a failure waits this long; each further one twice as long. */
+    restartInitialMs: integer(1000, { minimum: 10, maximum: 3_600_000 }),
+    /** The longest wait between restarts. */
+    restartMaxMs: integer(60_000, { minimum: 10, maximum: 3_600_000 }),
+    /** This long in `running` resets the restart delay to `restartInitialMs`. */
+    resetAfterSec: number(60, { exclusiveMinimum: 0, maximum: 86_400 }),
+    /** This many failures within `crashLoopWindowSec` make a bundle `broken`. */
+    crashLoopFailures: integer(5, { minimum: 1, maximum: 1000 }),
+    /** The window of `crashLoopFailures`. */
+    crashLoopWindowSec: number(600, { exclusiveMinimum: 0, maximum: 86_400 }),
+    /** A `broken` bundle is tried again this long after it broke. */
+    brokenRetrySec: number(900, { exclusiveMinimum: 0, maximum: 604_800 }),
+    /** A stopping bundle gets SIGKILL this long after SIGTERM. */
+    stopTimeoutSec: number(10, { exclusiveMinimum: 0, maximum: 600 }),
+    /** How often the resident memory of each bundle's process tree is sampled. */
+    memorySampleSec: number(5, { minimum: 0.1, maximum: 3600 }),
+    /** Default memory limit of a bundle (MiB); 0: none. */
+    memoryLimitMb: integer(0, { minimum: 0 }),
+    /** The API token scope a bundle gets in `MX_API_TOKEN`: `read` or `readwrite`. */
+    tokenScope: oneOf(['read', 'readwrite'], 'readwrite'),
+    /** Each bundle's log file rotates at this size (1 MiB). */
+    logMaxBytes: integer(1_048_576, { minimum: 1024 }),
+    /** Log files kept per bundle, the current one included. */
+    logFiles: integer(5, { minimum: 1, maximum: 100 }),
+    /** Lines per second a bundle may log on average (token bucket refill); more are dropped and counted. */
+    logLinesPerSec: integer(200, { minimum: 1 }),
+    /** Lines a bundle may log at once before `logLinesPerSec` applies. */
+    logBurst: integer(1000, { minimum: 1 }),
+    /** Largest bundle tarball an upload may send, compressed (64 MiB). */
+    uploadMaxBytes: integer(67_108_864, { minimum: 1 }),
+    /** Largest size a bundle tarball may unpack to (256 MiB). */
+    uploadMaxUnpackedBytes: integer(268_435_456, { minimum: 1 }),
+    /** Most entries (files, directories) a bundle tarball may hold. */
+    uploadMaxEntries: integer(10_000, { minimum: 1 }),
+  },
   metrics: {
     /** Keep the gateway's metrics (docs/observability.md): `GET /metrics` and the console's bundle overview. */
     enabled: boolean(true, { env: 'BUNDLEGATE_METRICS' }),
@@ -199,7 +240,7 @@ export const CONFIG_SCHEMA: Record<string, unknown> = schemaOf(OPTIONS)
 
 /** Environment variables → [section, key within the section (dotted when nested), value type]. */
 export const ENV_VARS: Readonly<
-  Record<string, readonly [keyof Config, string, 'string' | 'integer' | 'boolean']>
+  Record<string, readonly [keyof Config, string, 'string' | 'integer' | 'number' | 'boolean']>
 > = Object.fromEntries(
   optionsOf(OPTIONS).flatMap(([path, o]) => {
     if (o.env === undefined) return []

@@ -32,11 +32,16 @@ function checkValue(path: string, opt: Option<unknown>, v: unknown, out: ConfigV
     if (typeof v !== 'boolean') add('type', 'must be boolean', { type: 'boolean' })
     return
   }
-  if (opt.kind === 'integer') {
-    if (typeof v !== 'number' || !Number.isInteger(v)) {
-      add('type', 'must be integer', { type: 'integer' })
+  if (opt.kind === 'integer' || opt.kind === 'number') {
+    if (typeof v !== 'number' || !(opt.kind === 'integer' ? Number.isInteger(v) : Number.isFinite(v))) {
+      add('type', `must be ${opt.kind}`, { type: opt.kind })
       return
     }
+    if (r.exclusiveMinimum !== undefined && v <= r.exclusiveMinimum)
+      add('exclusiveMinimum', `must be > ${r.exclusiveMinimum}`, {
+        comparison: '>',
+        limit: r.exclusiveMinimum,
+      })
     if (r.minimum !== undefined && v < r.minimum)
       add('minimum', `must be >= ${r.minimum}`, { comparison: '>=', limit: r.minimum })
     if (r.maximum !== undefined && v > r.maximum)

@@ -8,6 +8,7 @@ import Fastify, {
 import { DEFAULTS } from '../config/index.ts'
 import type { ControllerCore } from '../controller/index.ts'
 import { type Logger, redactQueryToken } from '../logger.ts'
+import type { BundleManagerApi } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import { absoluteFormPath } from './absolute-form.ts'
 import { apiTarget } from './api-path.ts'
@@ -28,6 +29,7 @@ import {
 } from './http-bounds.ts'
 import { sendError } from './http-error.ts'
 import { BODY_LIMIT_BYTES, installJsonBody } from './json-body.ts'
+import { installManagerWeb } from './manager-web.ts'
 import { installObservability } from './observe-requests.ts'
 import { openApiRoute } from './openapi/openapi-route.ts'
 import { recordRoutes } from './openapi/route-recorder.ts'
@@ -54,6 +56,8 @@ export interface WebServiceDeps {
   debug?: boolean
   /** Undefined when ready, else why not. */
   ready: () => string | undefined
+  /** The bundle manager (docs/manager.md): its routes, and 503 for managed bundles that are not serving. */
+  manager?: BundleManagerApi
   /** Per-token and per-address request limits ([HA-12]); undefined: none. */
   rateLimit?: RateLimitOptions
   /** Limits of the push channel (`/api/v1/events`, `/api/v1/ws`). @default the `events` defaults of the config */
@@ -74,6 +78,8 @@ export interface WebServiceDeps {
   fleet?: { install(app: FastifyInstance, hub: ReturnType<typeof pushChannel>): void }
   /** The file service and the §7 file helpers (issue 16); undefined: not served. */
   files?: Omit<FileRouteDeps, 'helpers'>
+  /** `manager.uploadMaxBytes`: the largest bundle tarball `POST /api/v1/bundles` takes. @default the config's */
+  managerUploadMaxBytes?: number
 }
 
 /** Per-route access policy: none, bundle resource (scope by method), any valid token, admin only. */
@@ -217,7 +223,10 @@ function addRoutes(
   })
   if (deps.tokens)
     tokenRoutes(app, withTokenEvents(deps.tokens, events), (scope) => limiter?.limitOf(scope) ?? null)
-  bundleRoutes(app, deps.core)
+  if (deps.manager) {
+    const uploadMaxBytes = deps.managerUploadMaxBytes ?? DEFAULTS.manager.uploadMaxBytes
+    installManagerWeb(app, { manager: deps.manager, core: deps.core, uploadMaxBytes }, events, deps.logger)
+  } else bundleRoutes(app, deps.core)
   deps.fleet?.install(app, events)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, built.routes, {

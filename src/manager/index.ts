@@ -1,4 +1,6 @@
 /** The bundle manager (docs/manager.md): installs, starts, supervises, logs and upgrades bundles. */
+
+export { BundleManager, type BundleManagerOptions } from './bundle-manager.ts'
 export type {
   BundleManagerApi,
   InstallOptions,

@@ -7,6 +7,7 @@
 export { type Close, Closers } from './closers.ts'
 export { controllerOptions, GATEWAY_RESOURCES } from './controller-options.ts'
 export { listenMetrics, openMetrics } from './metrics-listener.ts'
+export { openManager } from './open-manager.ts'
 export { type GatewayBroker, startGatewayBroker } from './start-broker.ts'
 export { startGatewayController } from './start-controller.ts'
 export { startGatewayFleet } from './start-fleet.ts'

@@ -11,6 +11,7 @@ import { type FileStore, UploadTickets } from '../files/index.ts'
 import type { Fleet } from '../fleet/index.ts'
 import { buildGateway } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
+import type { BundleManager } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
 import type { Closers } from './closers.ts'
 import type { AuthStores } from './stores.ts'
@@ -28,6 +29,8 @@ export interface WebServiceParts extends AuthStores {
   metrics: GatewayMetrics | undefined
   /** The fleet uplink (`GET /api/v1/gateways`, its push events), when `fleet.url` is set. */
   fleet: Fleet | undefined
+  /** The bundle manager: its routes, and 503 for its bundles that are not serving ([HA-15]). */
+  manager: BundleManager
   logger: Logger
   phase: Readonly<Phase>
 }
@@ -62,6 +65,8 @@ function webServiceOptions(
   return {
     core: ctl.core,
     ...(parts.fleet ? { fleet: parts.fleet } : {}),
+    manager: parts.manager,
+    managerUploadMaxBytes: cfg.manager.uploadMaxBytes,
     tokens: parts.tokens,
     logger: parts.logger,
     debug: cfg.http.debug,

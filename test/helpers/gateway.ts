@@ -42,10 +42,13 @@ export async function startTestGateway(
     files?: Partial<Config['files']>
     /** The fleet uplink (`fleet.*`, docs/fleet.md). */
     fleet?: Partial<Config['fleet']>
+    manager?: Partial<Config['manager']>
+    /** Use this data directory (kept at close: the caller owns it) instead of a fresh temp one. */
+    dataDir?: string
   } = {},
   logger?: Logger,
 ): Promise<Gateway & { rootToken: string; dataDir: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'bg-gw-'))
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'bg-gw-')))
   const config = await loadConfig({
     env: {},
     flags: {
@@ -70,13 +73,14 @@ export async function startTestGateway(
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
       ...(overrides.files ? { files: overrides.files } : {}),
       ...(overrides.fleet ? { fleet: overrides.fleet } : {}),
+      ...(overrides.manager ? { manager: overrides.manager } : {}),
     },
   })
   let gateway: Gateway
   try {
     gateway = await startGateway(config, logger ? { logger } : {})
   } catch (err) {
-    await rm(dataDir, { recursive: true, force: true })
+    if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true })
     throw err
   }
   const rootToken = gateway.tokenFile ? (await readFile(gateway.tokenFile, 'utf8')).trim() : ''
@@ -86,7 +90,7 @@ export async function startTestGateway(
     dataDir,
     close: async () => {
       await close()
-      await rm(dataDir, { recursive: true, force: true })
+      if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true })
     },
   })
 }

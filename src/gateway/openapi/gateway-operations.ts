@@ -1,4 +1,5 @@
 import { FILE_OPERATIONS } from './file-operations.ts'
+import { MANAGER_OPERATIONS } from './manager-operations.ts'
 
 type Obj = Record<string, unknown>
 
@@ -222,4 +223,6 @@ export const GATEWAY_OPERATIONS: Readonly<Record<string, GatewayOperation>> = {
     },
     errors: ['401'],
   },
+  // the bundle manager's (its `GET /api/v1/bundles` describes the `managed` field too)
+  ...MANAGER_OPERATIONS,
 }
