@@ -25,8 +25,8 @@ export function whenUnauthorized(fn) {
  * A call with the console session (cookie and CSRF header), or with `token` instead (then the cookie stays home).
  * @param {string} method
  * @param {string} path below /api/v1, or a full path starting with /
- * @param {{ body?: unknown, token?: string, raw?: boolean, form?: FormData }} [options] `form`: a multipart body
- *   (a file upload); the browser sets its content type
+ * @param {{ body?: unknown, token?: string, raw?: boolean, form?: FormData, blob?: { data: Blob, type: string } }} [options]
+ *   `form`: a multipart body (a file upload), the browser sets its content type; `blob`: a raw body of that type
  * @returns {Promise<Answer>}
  */
 export async function call(method, path, options = {}) {
@@ -43,6 +43,9 @@ export async function call(method, path, options = {}) {
   }
   if (options.form !== undefined) {
     init.body = options.form
+  } else if (options.blob !== undefined) {
+    headers['content-type'] = options.blob.type
+    init.body = options.blob.data
   } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json'
     init.body = typeof options.body === 'string' && options.raw ? options.body : JSON.stringify(options.body)

@@ -2,19 +2,25 @@
 import { call, errorText } from './api.js'
 import { bundleOverview } from './bundle-overview.js'
 import { fill, h, notice, pageHead, timeEl } from './dom.js'
+import { installButton, managedActions, managedFacts, statePill, tickUptimes } from './managed-bundle.js'
 
 /**
  * @typedef {{ name: string, role: string, description: string, resources: { resource: string, methods: string[] | null }[],
- *   ttl: number, online: boolean, registeredAt: string, hook: string[],
- *   stats?: { requests: number, errors: number, lastError: { at: string, code: number, message: string } | null } }} Bundle
+ *   ttl: number, online: boolean, registeredAt: string | null, hook: string[],
+ *   stats?: { requests: number, errors: number, lastError: { at: string, code: number, message: string } | null },
+ *   managed?: import('./managed-bundle.js').ManagedInfo }} Bundle
+ * @typedef {{ say: (n: Node) => void, reload: () => void }} CardCtx
  */
 
 /** Without the push channel the list is refreshed this often; with it, on every bundle event. */
 const SLOW_REFRESH_MS = 30_000
+/** Memory and restarts of managed bundles change without an event: their list is refreshed this often. */
+const MANAGED_REFRESH_MS = 10_000
 
-/** @param {Bundle} b */
-function card(b) {
+/** @param {Bundle} b @param {CardCtx} ctx */
+function card(b, ctx) {
   const st = b.stats
+  const m = b.managed
   return h(
     'article',
     { class: 'card bundle', 'data-bundle': b.name, 'aria-labelledby': `b-${b.name}` },
@@ -22,15 +28,19 @@ function card(b) {
       'header',
       { class: 'bundle-head' },
       h('h2', { id: `b-${b.name}` }, b.name),
+      m ? statePill(m) : null,
       h('span', { class: `pill ${b.online ? 'ok' : 'bad'}` }, b.online ? 'Online' : 'Offline'),
-      h('span', { class: 'pill neutral' }, b.role),
+      b.role ? h('span', { class: 'pill neutral' }, b.role) : null,
     ),
     b.description ? h('p', { class: 'muted' }, b.description) : null,
+    m?.message ? h('p', { class: 'managed-message' }, m.message) : null,
+    m ? managedFacts(m) : null,
+    m ? managedActions(m, ctx.say, ctx.reload) : null,
     h(
       'dl',
       { class: 'facts' },
       h('div', null, h('dt', null, 'Registered'), h('dd', null, timeEl(b.registeredAt))),
-      h('div', null, h('dt', null, 'TTL'), h('dd', null, `${b.ttl} s`)),
+      b.registeredAt ? h('div', null, h('dt', null, 'TTL'), h('dd', null, `${b.ttl} s`)) : null,
       h('div', null, h('dt', null, 'Requests'), h('dd', null, st ? String(st.requests) : '—')),
       h(
         'div',
@@ -69,7 +79,7 @@ function card(b) {
             ),
           ),
         )
-      : h('p', { class: 'muted' }, 'No resources (a view).'),
+      : h('p', { class: 'muted' }, b.registeredAt ? 'No resources (a view).' : 'Not registered.'),
   )
 }
 
@@ -89,8 +99,18 @@ export function renderBundles(el) {
   /** @type {EventSource | undefined} */
   let source
   const overview = bundleOverview()
+  const messages = h('div', { class: 'messages', 'aria-live': 'polite' })
+  /** @type {CardCtx} */
+  const ctx = { say: (n) => fill(messages, n), reload: () => void load() }
+  let managedShown = false
+  let lastLoad = 0
+  const ticker = setInterval(() => {
+    tickUptimes(list)
+    if (managedShown && Date.now() - lastLoad >= MANAGED_REFRESH_MS) void load()
+  }, 1000)
 
   async function load() {
+    lastLoad = Date.now()
     const a = await call('GET', '/bundles')
     if (stopped) return
     list.setAttribute('aria-busy', 'false')
@@ -98,7 +118,13 @@ export function renderBundles(el) {
     /** @type {Bundle[]} */
     const bundles = a.body
     bundles.sort((x, y) => x.name.localeCompare(y.name))
-    fill(list, bundles.length ? bundles.map(card) : h('p', { class: 'muted' }, 'No bundle is registered.'))
+    managedShown = bundles.some((b) => b.managed)
+    fill(
+      list,
+      bundles.length
+        ? bundles.map((b) => card(b, ctx))
+        : h('p', { class: 'muted' }, 'No bundle is registered or installed.'),
+    )
   }
 
   function slow() {
@@ -143,14 +169,16 @@ export function renderBundles(el) {
     el,
     pageHead(
       'Bundles',
-      'Registered components, their resources and how their requests went.',
+      'Registered components, their resources and how their requests went; installed bundles and their state.',
       h(
         'div',
         { class: 'head-tools' },
         live,
+        installButton(ctx.say, ctx.reload),
         h('button', { type: 'button', class: 'ghost small', onclick: () => void load() }, 'Refresh'),
       ),
     ),
+    messages,
     overview.el,
     list,
   )
@@ -158,6 +186,7 @@ export function renderBundles(el) {
   connect()
   return () => {
     stopped = true
+    clearInterval(ticker)
     clearTimeout(timer)
     clearTimeout(debounce)
     source?.close()
