@@ -146,7 +146,10 @@ async function main(): Promise<void> {
   const dataDir = await tempDir('bg-bench-mgr-')
   const copies = await tempDir('bg-bench-mgr-copies-')
   const configFile = join(dataDir, 'config.json')
-  await writeFile(configFile, JSON.stringify({ manager: MANAGER, log: { level: process.env.BENCH_LOG_LEVEL ?? 'warn' } }))
+  await writeFile(
+    configFile,
+    JSON.stringify({ manager: MANAGER, log: { level: process.env.BENCH_LOG_LEVEL ?? 'warn' } }),
+  )
   const args = gatewayStartArgs(join(repo, 'dist/cli/bin.js'), dataDir, ['--config', configFile])
   const child = track(spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }))
   const out = new LineWatcher(child, 20_000)
