@@ -1,6 +1,6 @@
 /**
  * Bundle directories for the bundle manager's tests: small bundles whose behaviour is chosen by the test (answer,
- * exit at once, never register, grow past a memory limit), written into a temp directory with no node_modules
+ * exit at once, never register, grow past a memory limit, talk on stdout, flood its log), written into a temp directory with no node_modules
  * (they import `bundlegate` through the gateway's resolve hook), and a Python one speaking paho-mqtt.
  * @module
  */
@@ -12,7 +12,14 @@ import type { Gateway } from '../../src/server.ts'
 import { waitFor } from './gateway.ts'
 
 /** What a test bundle does once started. */
-export type Behaviour = 'answer' | 'exit' | 'never-register' | 'memory-hog' | 'ignore-sigterm'
+export type Behaviour =
+  | 'answer'
+  | 'exit'
+  | 'never-register'
+  | 'memory-hog'
+  | 'ignore-sigterm'
+  | 'chatty'
+  | 'flood'
 
 export interface BundleSpec {
   name: string
@@ -49,6 +56,22 @@ function mainSource(spec: BundleSpec, resource: string): string {
         'await bundle.start()',
         'const hog = []',
         'setInterval(() => { const b = Buffer.alloc(8 * 1024 * 1024, 1); hog.push(b) }, 100)',
+        '',
+      ].join('\n')
+    case 'chatty':
+    case 'flood':
+      // the HTTP tests' bundle: a line at start and one per request (logs, follow), its token secret in the answer
+      // (revocation at uninstall); `flood` also prints 50 lines of 8000 characters every 50 ms once registered
+      return [
+        "import { createBundle } from 'bundlegate'",
+        'let served = 0',
+        'const bundle = createBundle({ dir: import.meta.dirname })',
+        `bundle.get('${resource}', () => { served++; console.log('served ' + served); return { name: '${spec.name}', version: '${version}', pid: process.pid, token: process.env.MX_API_TOKEN ?? null } })`,
+        `console.log('${spec.name} starting')`,
+        'await bundle.start()',
+        spec.behaviour === 'flood'
+          ? "const big = 'x'.repeat(8000)\nsetInterval(() => { for (let i = 0; i < 50; i++) console.log(big) }, 50)"
+          : '',
         '',
       ].join('\n')
     default:

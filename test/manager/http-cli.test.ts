@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test'
 import { packBundle } from '../../src/cli/pack-bundle.ts'
 import { runCli, startCli } from '../helpers/cli.ts'
 import { startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { writeTestBundle } from '../helpers/managed-bundle-dir.ts'
+import { writeBundle } from '../helpers/managed-bundles.ts'
 
 const parent = await mkdtemp(join(tmpdir(), 'bg-mgrcli-e2e-'))
 after(() => rm(parent, { recursive: true, force: true }))
@@ -32,7 +32,7 @@ describe('bundlegate install / bundles / logs / uninstall against a gateway', ()
     waitFor(() => gw.manager.get(name)?.state === 'running', 20_000, `${name} running`)
 
   test('install <dir>: packed on the fly, installed and running', async () => {
-    const dir = await writeTestBundle(parent, { name: 'clidir' })
+    const dir = await writeBundle(parent, { name: 'clidir', behaviour: 'chatty', lang: 'js' })
     const r = await runCli(['install', dir, ...client])
     assert.equal(r.code, 0, r.stderr + r.stdout)
     assert.match(r.stdout, /^installed clidir 1\.0\.0: (starting|running)/)
@@ -44,7 +44,7 @@ describe('bundlegate install / bundles / logs / uninstall against a gateway', ()
   test('install <file.tar.gz>: sent as it is', async () => {
     const file = join(parent, 'clifile-1.0.0.tar.gz')
     await pipeline(
-      await packBundle(await writeTestBundle(parent, { name: 'clifile' })),
+      await packBundle(await writeBundle(parent, { name: 'clifile', behaviour: 'chatty', lang: 'js' })),
       createWriteStream(file),
     )
     const r = await runCli(['install', file, '--no-start', ...client])
@@ -53,7 +53,12 @@ describe('bundlegate install / bundles / logs / uninstall against a gateway', ()
   })
 
   test('install of a colliding bundle: the 409 answer is printed, exit 1, nothing installed', async () => {
-    const dir = await writeTestBundle(parent, { name: 'clash', resource: '/clidir' })
+    const dir = await writeBundle(parent, {
+      name: 'clash',
+      resource: '/clidir',
+      behaviour: 'chatty',
+      lang: 'js',
+    })
     const r = await runCli(['install', dir, ...client])
     assert.equal(r.code, 1)
     assert.match(r.stdout, /^409 Conflict/)
@@ -72,7 +77,7 @@ describe('bundlegate install / bundles / logs / uninstall against a gateway', ()
       /^NAME\s+ROLE\s+STATE\s+TTL\s+RESOURCES\s+REGISTERED\s+VERSION\s+RESTARTS\s+UPTIME\s+MEMORY$/,
     )
     assert.ok(
-      rows.some((l) => /^clidir\s+model\s+running\s+5s\s+\/clidir get\s+\S+ \S+\s+1\.0\.0\s+0\s+\d/.test(l)),
+      rows.some((l) => /^clidir\s+model\s+running\s+60s\s+\/clidir get\s+\S+ \S+\s+1\.0\.0\s+0\s+\d/.test(l)),
       r.stdout,
     )
     assert.ok(

@@ -16,7 +16,7 @@ import { packBundle } from '../../src/cli/pack-bundle.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle, type FunctionalBundle } from '../../src/sdk/index.ts'
 import { startTestGateway } from '../helpers/gateway.ts'
-import { writeTestBundle } from '../helpers/managed-bundle-dir.ts'
+import { writeBundle } from '../helpers/managed-bundles.ts'
 import { manifestJson, rawTarGz } from '../helpers/raw-tar.ts'
 
 type Gw = Awaited<ReturnType<typeof startTestGateway>>
@@ -78,7 +78,7 @@ describe('installing over HTTP', () => {
   })
 
   test('a packed bundle directory, streamed: 201, running, its resource answers', async () => {
-    const dir = await writeTestBundle(parent, { name: 'tarred' })
+    const dir = await writeBundle(parent, { name: 'tarred', behaviour: 'chatty', lang: 'js' })
     const r = await upload(gw, await packBundle(dir))
     assert.equal(r.status, 201, JSON.stringify(r.body))
     assert.equal(r.body.managed?.version, '1.0.0')
@@ -94,14 +94,23 @@ describe('installing over HTTP', () => {
     const before = await tree(join(gw.dataDir, 'bundles'))
     const hand = await upload(
       gw,
-      await packBundle(await writeTestBundle(parent, { name: 'thief', resource: '/taken' })),
+      await packBundle(
+        await writeBundle(parent, { name: 'thief', resource: '/taken', behaviour: 'chatty', lang: 'js' }),
+      ),
     )
     assert.equal(hand.status, 409, JSON.stringify(hand.body))
     assert.equal(hand.body.code, 'GW_ERR_MANAGER_CONFLICT')
     assert.match(hand.body.message, /'owner'/)
     const installed = await upload(
       gw,
-      await packBundle(await writeTestBundle(parent, { name: 'thief-two', resource: '/tarred' })),
+      await packBundle(
+        await writeBundle(parent, {
+          name: 'thief-two',
+          resource: '/tarred',
+          behaviour: 'chatty',
+          lang: 'js',
+        }),
+      ),
     )
     assert.equal(installed.status, 409, JSON.stringify(installed.body))
     assert.match(installed.body.message, /'tarred'/)
@@ -150,10 +159,17 @@ describe('installing over HTTP', () => {
   test('a downgrade is 409 unless allowDowngrade=true; start=false installs without starting', async () => {
     const v2 = await upload(
       gw,
-      await packBundle(await writeTestBundle(parent, { name: 'versioned', version: '2.0.0' })),
+      await packBundle(
+        await writeBundle(parent, { name: 'versioned', version: '2.0.0', behaviour: 'chatty', lang: 'js' }),
+      ),
     )
     assert.equal(v2.status, 201, JSON.stringify(v2.body))
-    const v1dir = await writeTestBundle(parent, { name: 'versioned', version: '1.0.0' })
+    const v1dir = await writeBundle(parent, {
+      name: 'versioned',
+      version: '1.0.0',
+      behaviour: 'chatty',
+      lang: 'js',
+    })
     const refused = await upload(gw, await packBundle(v1dir))
     assert.equal(refused.status, 409)
     assert.equal(refused.body.code, 'GW_ERR_MANAGER_DOWNGRADE')
@@ -163,7 +179,7 @@ describe('installing over HTTP', () => {
     assert.equal(allowed.body.managed?.version, '1.0.0')
     const idle = await upload(
       gw,
-      await packBundle(await writeTestBundle(parent, { name: 'later' })),
+      await packBundle(await writeBundle(parent, { name: 'later', behaviour: 'chatty', lang: 'js' })),
       '?start=false',
     )
     assert.equal(idle.status, 201)

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { openSse, type SseClient } from '../helpers/events.ts'
 import { logSink, startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { writeTestBundle } from '../helpers/managed-bundle-dir.ts'
+import { writeBundle } from '../helpers/managed-bundles.ts'
 
 const parent = await mkdtemp(join(tmpdir(), 'bg-mgrfollow-'))
 after(() => rm(parent, { recursive: true, force: true }))
@@ -23,8 +23,12 @@ describe('log followers are bounded', () => {
   before(async () => {
     // a high log rate, so that the flooding bundle outruns a reader that does not read
     gw = await startTestGateway({ manager: { logLinesPerSec: 2000, logBurst: 2000 } }, sink.logger)
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'quiet' }))
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'flood', mode: 'flood' }))
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'quiet', behaviour: 'chatty', lang: 'js' }),
+    )
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'flood', behaviour: 'flood', lang: 'js' }),
+    )
     await waitFor(() => gw.manager.get('quiet')?.state === 'running', 20_000, 'quiet running')
     await waitFor(() => gw.manager.get('flood')?.state === 'running', 20_000, 'flood running')
   })

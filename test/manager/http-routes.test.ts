@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/logger.ts'
 import { createBundle, type FunctionalBundle } from '../../src/sdk/index.ts'
 import { openSse } from '../helpers/events.ts'
 import { startTestGateway, waitFor } from '../helpers/gateway.ts'
-import { writeTestBundle } from '../helpers/managed-bundle-dir.ts'
+import { writeBundle } from '../helpers/managed-bundles.ts'
 
 type Gw = Awaited<ReturnType<typeof startTestGateway>>
 
@@ -97,8 +97,13 @@ describe('managed bundles over HTTP', () => {
     })
     byHand.get('/byhand', () => ({ hand: true }))
     await byHand.start()
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'alpha' }))
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'idle' }), { start: false })
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'alpha', behaviour: 'chatty', lang: 'js' }),
+    )
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'idle', behaviour: 'chatty', lang: 'js' }),
+      { start: false },
+    )
   })
   after(async () => {
     await byHand.stop()
@@ -198,7 +203,9 @@ describe('managed bundles over HTTP', () => {
   })
 
   test('[HA-15] a bundle that exits at once: backoff, its resource 503 with Retry-After; the idle one 503 too', async () => {
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'crasher', mode: 'exit' }))
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'crasher', behaviour: 'exit', lang: 'js' }),
+    )
     const view = await untilState(gw, 'crasher', 'backoff')
     assert.ok(view.managed?.nextRetryAt)
     assert.equal(view.managed?.lastExit?.code, 3)
@@ -217,7 +224,8 @@ describe('managed bundles over HTTP', () => {
     const logs = await api(gw, 'GET', '/bundles/crasher/logs?tail=50')
     assert.ok(
       logs.body.lines.some(
-        (l: { stream: string; line: string }) => l.stream === 'stderr' && l.line.includes('failing at once'),
+        (l: { stream: string; line: string }) =>
+          l.stream === 'stderr' && l.line.includes('giving up at once'),
       ),
       JSON.stringify(logs.body),
     )
@@ -317,7 +325,9 @@ describe('managed bundles over HTTP', () => {
   })
 
   test('uninstall: 204, its token revoked, its routes gone; the list no longer has it', async () => {
-    await gw.manager.installDirectory(await writeTestBundle(parent, { name: 'gone' }))
+    await gw.manager.installDirectory(
+      await writeBundle(parent, { name: 'gone', behaviour: 'chatty', lang: 'js' }),
+    )
     await untilState(gw, 'gone', 'running')
     const served = await api(gw, 'GET', '/gone', readToken)
     const token = served.body.token as string

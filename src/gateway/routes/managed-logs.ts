@@ -50,6 +50,9 @@ export function logText(l: LogLine): string {
   return `${l.at} ${l.stream} ${l.line}\n`
 }
 
+/** Whether the stream still takes writes (a write after `end()` would be an 'error' event). */
+const writable = (res: ServerResponse) => !res.destroyed && !res.writableEnded
+
 const sseFrame = (l: LogLine) => `event: log\ndata: ${JSON.stringify(l)}\n\n`
 const keyOf = (l: LogLine) => `${l.at}\u0000${l.stream}\u0000${l.line}`
 
@@ -62,12 +65,12 @@ export function logRoutes(
   const o = { ...LOG_ROUTE_DEFAULTS, ...options }
   const followers = new Set<ServerResponse>()
   const timer = setInterval(() => {
-    for (const res of followers) if (!res.destroyed) res.write(': keep-alive\n\n')
+    for (const res of followers) if (writable(res)) res.write(': keep-alive\n\n')
   }, o.heartbeatMs)
   timer.unref()
   app.addHook('preClose', (done) => {
     clearInterval(timer)
-    for (const res of [...followers]) res.end()
+    for (const res of [...followers]) if (writable(res)) res.end()
     done()
   })
   app.get(
@@ -126,8 +129,13 @@ async function follow(
     res.write(sseFrame(l))
   }
   const unsubscribe = manager.follow(name, (l) => {
-    if (pending) pending.push(l)
-    else if (!res.destroyed) send(l)
+    if (!pending) {
+      if (writable(res)) send(l)
+      return
+    }
+    // while the tail is read: the latest lines only, as many as a tail may have
+    pending.push(l)
+    if (pending.length > o.maxTail) pending.shift()
   })
   const close = () => {
     unsubscribe()
@@ -144,6 +152,7 @@ async function follow(
   })
   try {
     const tail = await manager.tail(name, n)
+    if (!writable(res)) return reply
     const seen = new Set(tail.slice(-Math.max(pending.length, 1)).map(keyOf))
     for (const l of tail) res.write(sseFrame(l))
     const live = pending.filter((l) => !seen.has(keyOf(l)))
@@ -151,7 +160,8 @@ async function follow(
     for (const l of live) send(l)
   } catch (err) {
     request.log.warn({ bundle: name, err: (err as Error).message }, 'log tail failed')
-    res.end()
+    close()
+    if (writable(res)) res.end()
   }
   return reply
 }
