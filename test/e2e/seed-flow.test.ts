@@ -391,7 +391,10 @@ describe('the ThingsPro seed flow with real processes over real HTTP', () => {
     assert.equal(written.status, 200, JSON.stringify(written.body))
     assert.deepEqual(written.body, { key: 'v2' })
     t.diagnostic(`PUT /api/v1/example: ${written.ms} ms`)
-    const onDisk = JSON.parse(await readFile(join(gw.bundleDir, 'data', 'example.json'), 'utf8')) as unknown
+    // a managed bundle's data directory (docs/manager.md "Layout")
+    const onDisk = JSON.parse(
+      await readFile(join(gw.dataDir, 'bundle-data', 'example', 'example.json'), 'utf8'),
+    ) as unknown
     assert.deepEqual(onDisk, { key: 'v2' })
     assert.deepEqual((await get('/example', root)).body, { key: 'v2' })
     // Authorization: Bearer works as well [HA-3]

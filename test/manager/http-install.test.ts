@@ -101,12 +101,12 @@ describe('installing over HTTP', () => {
     assert.match(hand.body.message, /'owner'/)
     const installed = await upload(
       gw,
-      await packBundle(await writeTestBundle(parent, { name: 'thief2', resource: '/tarred' })),
+      await packBundle(await writeTestBundle(parent, { name: 'thief-two', resource: '/tarred' })),
     )
     assert.equal(installed.status, 409, JSON.stringify(installed.body))
     assert.match(installed.body.message, /'tarred'/)
     assert.equal(gw.manager.get('thief'), undefined)
-    assert.equal(gw.manager.get('thief2'), undefined)
+    assert.equal(gw.manager.get('thief-two'), undefined)
     assert.deepEqual(await tree(join(gw.dataDir, 'bundles')), before, 'nothing placed')
     assert.equal(((await get(gw, '/taken')).body as { mine: boolean }).mine, true, 'the owner still answers')
   })

@@ -49,7 +49,7 @@ async function killGatewayAndWatchExample(t: test.TestContext, env: Record<strin
   )
   defer(() => gw.kill9())
   await gw.waitFor(/example {5}registered/, 30_000)
-  const [example] = childrenOf(gw.pid, /examples\/example\/index\.(ts|js)/)
+  const [example] = childrenOf(gw.pid, /bundles\/example\/[^/]+\/index\.(ts|js)/) // a managed bundle (docs/manager.md)
   assert.ok(example, `the example bundle is a child of the gateway; output:\n${gw.output()}`)
   defer(() => killLeftover(example.pid))
   await gw.kill9()

@@ -1,12 +1,9 @@
-import type { ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { type ConfigInput, loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
-import { deathSignalLauncher, spawnChild, stopChild } from '../../process/index.ts'
+import { deathSignalLauncher } from '../../process/index.ts'
 import { type Gateway, startGateway } from '../../server.ts'
 import { parse } from '../args.ts'
+import { exampleBundleSource } from '../example-bundle-source.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
 import { untilStopped } from '../until-stopped.ts'
@@ -16,7 +13,7 @@ const HELP = `Usage: bundlegate start [options]
 Runs the gateway: the MQTT broker (embedded, unless --broker-url), the controller and the web service.
 
 Options:
-  --example               also run the example bundle (examples/example)
+  --example               also install and run the example bundle (examples/example) as a managed bundle
   --config <file>         JSON configuration file (see docs/config.md)
   --http-host <host>      web service interface (default 127.0.0.1; 0.0.0.0 for the LAN)
   --http-port <port>      web service port (default 8080)
@@ -92,7 +89,6 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
   line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
   line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
 
-  let child: ChildProcess | undefined
   if (values.example) {
     const off = core.onChange((event, c) => {
       if (event !== 'registered' || c.name !== 'example') return
@@ -102,58 +98,41 @@ export async function startCommand(argv: string[], io: CliIo): Promise<number> {
       line(io.out, 'Try it:')
       for (const l of tryIt(gateway)) line(io.out, `  ${l}`)
     })
-    child = runExample(gateway, io)
+    await runExample(gateway, io)
   }
   await untilStopped()
   line(io.out, 'stopping')
-  if (child) await stopChild(child) // SIGTERM, SIGKILL after 5 s
-  await gateway.close()
+  await gateway.close() // stops the managed bundles (SIGTERM, SIGKILL after manager.stopTimeoutSec) first
   return 0
 }
 
 /**
- * Runs the example bundle as its own process: the compiled JavaScript when the gateway runs from `dist/` (no
- * TypeScript loader on the device), the TypeScript source through tsx when it runs from `src/` (`npm run dev`).
+ * Installs the example bundle as a managed bundle (docs/manager.md) and starts it, through the same code as any
+ * other: the compiled JavaScript when the gateway runs from `dist/`, the TypeScript source when it runs from
+ * `src/` (`npm run dev`). Its output is passed through.
  */
-function runExample(gateway: Gateway, io: CliIo): ChildProcess {
-  const dir = fileURLToPath(new URL('../../../examples/example/', import.meta.url))
-  const compiled = fileURLToPath(new URL('../../examples/example/index.js', import.meta.url))
-  const dev = process.execArgv.some((a) => a.includes('bundlegate-dev')) || !existsSync(compiled)
-  const args = dev
-    ? ['--conditions=bundlegate-dev', '--import', import.meta.resolve('tsx'), join(dir, 'index.ts')]
-    : [compiled]
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BROKER_URL: gateway.brokerUrl,
-    BUNDLE_DIR: process.env.BUNDLE_DIR || dir,
-    LOG_LEVEL: gateway.config.log.level,
-  }
-  // The broker requires credentials (it listens beyond loopback): the example gets its own, revoked on exit.
-  const credentials = gateway.brokerCredentials
-  let credentialId: string | undefined
-  if (credentials) {
-    const issued = credentials.create('example', { description: 'bundlegate start --example' })
-    credentialId = issued.credential.id
-    env.BROKER_USERNAME = issued.username
-    env.BROKER_PASSWORD = issued.password
-  }
+async function runExample(gateway: Gateway, io: CliIo): Promise<void> {
   if (deathSignalLauncher() === undefined)
     gateway.logger.warn(
       { bundle: 'example' },
       'setpriv --pdeathsig is not available: only the lifeline pipe stops the example bundle if the gateway is killed',
     )
-  const child = spawnChild(process.execPath, args, { env })
-  child.stdout?.pipe(io.out, { end: false })
-  child.stderr?.pipe(io.err, { end: false })
-  child.on('exit', (code, signal) => {
-    try {
-      if (credentialId) credentials?.revoke(credentialId)
-    } catch {
-      // the gateway is already closed: the credential stays listed until revoked by hand
-    }
-    gateway.logger.warn({ bundle: 'example', code, signal }, 'example bundle exited')
-  })
-  return child
+  const source = await exampleBundleSource()
+  try {
+    const info = await gateway.manager.installDirectory(source.dir, { allowDowngrade: true })
+    gateway.manager.follow('example', (l) => {
+      if (l.stream !== 'manager') line(l.stream === 'stdout' ? io.out : io.err, l.line)
+    })
+    if (info.state !== 'running')
+      gateway.logger.warn(
+        { bundle: 'example', state: info.state, message: info.message },
+        'example bundle is not running',
+      )
+  } catch (err) {
+    gateway.logger.error({ bundle: 'example', err }, 'example bundle not installed')
+  } finally {
+    await source.cleanup()
+  }
 }
 
 /** The seed's flow with curl: the token from the file, GET and PUT /api/v1/example. */
