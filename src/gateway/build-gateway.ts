@@ -198,8 +198,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   if (deps.manager) {
     const uploadMaxBytes = deps.managerUploadMaxBytes ?? DEFAULTS.manager.uploadMaxBytes
     installManagerWeb(app, { manager: deps.manager, core: deps.core, uploadMaxBytes }, events, deps.logger)
-  }
-  else bundleRoutes(app, deps.core)
+  } else bundleRoutes(app, deps.core)
   if (deps.files) fileRoutes(app, { ...deps.files, helpers: { core: deps.core, debug } })
   openApiRoute(app, deps.core, routes, {
     rateLimited: limiter !== undefined,
