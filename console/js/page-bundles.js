@@ -101,18 +101,20 @@ export function renderBundles(el) {
   const overview = bundleOverview()
   const messages = h('div', { class: 'messages', 'aria-live': 'polite' })
   /** @type {CardCtx} */
-  const ctx = { say: (n) => fill(messages, n), reload: () => void load() }
+  const ctx = { say: (n) => fill(messages, n), reload: () => void load('action') }
   let managedShown = false
   let lastLoad = 0
   const ticker = setInterval(() => {
     tickUptimes(list)
-    if (managedShown && Date.now() - lastLoad >= MANAGED_REFRESH_MS) void load()
+    if (managedShown && Date.now() - lastLoad >= MANAGED_REFRESH_MS) void load('poll')
   }, 1000)
 
-  async function load() {
+  /** @param {'first' | 'open' | 'push' | 'poll' | 'action' | 'refresh'} why what made this load (data-loaded-by, for tests) */
+  async function load(why) {
     lastLoad = Date.now()
     const a = await call('GET', '/bundles')
     if (stopped) return
+    list.setAttribute('data-loaded-by', why)
     list.setAttribute('aria-busy', 'false')
     if (!a.ok) return fill(list, notice('error', errorText(a)))
     /** @type {Bundle[]} */
@@ -130,7 +132,7 @@ export function renderBundles(el) {
   function slow() {
     clearTimeout(timer)
     timer = setTimeout(async () => {
-      await load()
+      await load('poll')
       if (!stopped) slow()
     }, SLOW_REFRESH_MS)
   }
@@ -143,11 +145,11 @@ export function renderBundles(el) {
       opened = true
       fill(live, h('span', { class: 'dot ok', 'aria-hidden': 'true' }), 'Live')
       clearTimeout(timer)
-      void load()
+      void load('open')
     })
     source.addEventListener('message', () => {
       clearTimeout(debounce)
-      debounce = setTimeout(() => void load(), 300)
+      debounce = setTimeout(() => void load('push'), 300)
     })
     source.addEventListener('error', () => {
       if (opened && source?.readyState !== EventSource.CLOSED) {
@@ -175,14 +177,14 @@ export function renderBundles(el) {
         { class: 'head-tools' },
         live,
         installButton(ctx.say, ctx.reload),
-        h('button', { type: 'button', class: 'ghost small', onclick: () => void load() }, 'Refresh'),
+        h('button', { type: 'button', class: 'ghost small', onclick: () => void load('refresh') }, 'Refresh'),
       ),
     ),
     messages,
     overview.el,
     list,
   )
-  void load()
+  void load('first')
   connect()
   return () => {
     stopped = true
