@@ -13,16 +13,9 @@ import type { Config } from '../config/index.ts'
 import { type Clock, type ComponentInfo, systemClock } from '../controller/index.ts'
 import { createError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
-import { resourceName } from '../protocol/index.ts'
 import type { Manifest } from '../sdk/manifest.ts'
 import type { TokenStore } from '../tokens/index.ts'
-import {
-  checkInstall,
-  manifestPatterns,
-  overlaps,
-  readInstallManifest,
-  startOrder,
-} from './install-checks.ts'
+import { checkInstall, readInstallManifest, startOrder } from './install-checks.ts'
 import { KeyedSerial } from './keyed-serial.ts'
 import { launchPlan } from './launch-plan.ts'
 import { type BundleLogPort, ManagedBundle, type ManagedContext } from './managed-bundle.ts'
@@ -38,6 +31,7 @@ import type {
   ManagedState,
   ManagerEvent,
 } from './types.ts'
+import { SERVING, type Unavailable, unavailableOf } from './unavailable.ts'
 import { unpackTarball } from './unpack-tarball.ts'
 
 /** What {@link BundleManager.open} takes. */
@@ -53,8 +47,6 @@ export interface BundleManagerOptions {
   /** @default a BundleLog on `<data.dir>/logs/<name>.log` */
   openLog?: (name: string) => BundleLogPort
 }
-
-const SERVING: ReadonlySet<ManagedState> = new Set(['starting', 'running'])
 
 export class BundleManager implements BundleManagerApi {
   readonly #opts: BundleManagerOptions
@@ -261,18 +253,8 @@ export class BundleManager implements BundleManagerApi {
     return this.#need(name).log.follow(onLine)
   }
 
-  unavailable(
-    resource: string,
-  ): { name: string; state: ManagedState; nextRetryAt: string | null } | undefined {
-    const path = resourceName(resource)
-    for (const b of this.#bundles.values()) {
-      if (SERVING.has(b.supervisor.state)) continue
-      if (manifestPatterns(b.manifest).some((p) => overlaps(p, path))) {
-        const info = b.info()
-        return { name: info.name, state: info.state, nextRetryAt: info.nextRetryAt }
-      }
-    }
-    return undefined
+  unavailable(resource: string): Unavailable | undefined {
+    return unavailableOf(this.#bundles.values(), resource)
   }
 
   onEvent(listener: (event: ManagerEvent) => void): () => void {

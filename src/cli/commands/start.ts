@@ -2,7 +2,7 @@ import { type ConfigInput, loadConfig } from '../../config/index.ts'
 import { createError } from '../../errors.ts'
 import { deathSignalLauncher } from '../../process/index.ts'
 import { type Gateway, startGateway } from '../../server.ts'
-import { parse } from '../args.ts'
+import { type Parsed, parse } from '../args.ts'
 import { exampleBundleSource } from '../example-bundle-source.ts'
 import { CONFIG_OPTIONS, dataFlags } from '../gateway-flags.ts'
 import { type CliIo, line } from '../io.ts'
@@ -30,76 +30,43 @@ Options:
   --no-liveness           never mark bundles offline
   --log-level <level>     fatal | error | warn | info | debug | trace | silent`
 
+/** The options of `bundlegate start`. */
+const START_OPTIONS = {
+  example: { type: 'boolean' },
+  hub: { type: 'boolean' },
+  'broker-host': { type: 'string' },
+  'broker-port': { type: 'string' },
+  'broker-url': { type: 'string' },
+  mode: { type: 'string' },
+  'no-liveness': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'http-host': { type: 'string' },
+  'http-port': { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  debug: { type: 'boolean' },
+  ...CONFIG_OPTIONS,
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type StartValues = Parsed<typeof START_OPTIONS>['values']
+
 /** `bundlegate start`: runs until SIGINT or SIGTERM. */
 export async function startCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    example: { type: 'boolean' },
-    hub: { type: 'boolean' },
-    'broker-host': { type: 'string' },
-    'broker-port': { type: 'string' },
-    'broker-url': { type: 'string' },
-    mode: { type: 'string' },
-    'no-liveness': { type: 'boolean' },
-    'log-level': { type: 'string' },
-    'http-host': { type: 'string' },
-    'http-port': { type: 'string' },
-    'no-auth': { type: 'boolean' },
-    debug: { type: 'boolean' },
-    ...CONFIG_OPTIONS,
-    help: { type: 'boolean', short: 'h' },
-  })
+  const { values, positionals } = parse(argv, START_OPTIONS)
   if (values.help) {
     line(io.out, HELP)
     return 0
   }
   if (positionals.length > 0)
     throw createError('GW_ERR_CLI_USAGE', [`unexpected argument "${positionals[0]}"`])
-  const flags: ConfigInput = {}
-  const broker: Record<string, unknown> = {}
-  if (values['broker-host'] !== undefined) broker.host = values['broker-host']
-  if (values['broker-port'] !== undefined)
-    broker.port = /^\d+$/.test(values['broker-port']) ? Number(values['broker-port']) : values['broker-port']
-  if (values['broker-url'] !== undefined) broker.url = values['broker-url']
-  if (values.hub) {
-    // docs/fleet.md: a hub runs no bundles; its broker only serves its own controller
-    if (values.example) throw createError('GW_ERR_CLI_USAGE', ['--hub runs no bundles: drop --example'])
-    flags.broker = { host: '127.0.0.1', port: 0, ...broker }
-    flags.fleet = { hub: true }
-  } else if (Object.keys(broker).length > 0) flags.broker = broker
-  const controller: Record<string, unknown> = {}
-  if (values.mode !== undefined) controller.mode = values.mode
-  if (values['no-liveness']) controller.liveness = false
-  if (Object.keys(controller).length > 0) flags.controller = controller
-  if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] as 'info' } // checked by loadConfig
-  const http: Record<string, unknown> = {}
-  if (values['http-host'] !== undefined) http.host = values['http-host']
-  if (values['http-port'] !== undefined)
-    http.port = /^\d+$/.test(values['http-port']) ? Number(values['http-port']) : values['http-port']
-  if (values['no-auth']) http.auth = false
-  if (values.debug) http.debug = true
-  if (Object.keys(http).length > 0) flags.http = http
-  Object.assign(flags, dataFlags(values))
-  const config = await loadConfig({ file: values.config, flags })
+  const config = await loadConfig({ file: values.config, flags: startFlags(values) })
 
   const started = Date.now()
   if (config.fleet.hub && !config.fleet.url)
     throw createError('GW_ERR_CLI_USAGE', ['--hub needs fleet.url and fleet.localId (docs/fleet.md)'])
   const gateway = await startGateway(config)
   const { core } = gateway.controller
-  line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
-  line(io.out, `  web service ${gateway.httpUrl}/api/v1`)
-  if (gateway.config.http.console) {
-    const first = gateway.consoleUsers?.takeInitialPassword()
-    const login = first
-      ? ` (log in as ${first.username}, initial password ${first.password}: shown this once)`
-      : ''
-    line(io.out, `  console     ${gateway.httpUrl}/${login}`)
-  }
-  line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
-  line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
-  line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
-  if (config.fleet.url)
-    line(io.out, `  fleet       ${config.fleet.localId}${config.fleet.hub ? ' (hub)' : ''}`)
+  printBanner(gateway, started, io)
 
   if (values.example) {
     const off = core.onChange((event, c) => {
@@ -155,4 +122,54 @@ function tryIt(gateway: Gateway): string[] {
     `curl${header} ${url}`,
     `curl${header} -X PUT -H 'content-type: application/json' -d '{"key":"v2"}' ${url}`,
   ]
+}
+
+/** The configuration the command-line flags give (validated with the rest by loadConfig). */
+function startFlags(values: StartValues): ConfigInput {
+  const flags: ConfigInput = {}
+  const broker: Record<string, unknown> = {}
+  if (values['broker-host'] !== undefined) broker.host = values['broker-host']
+  if (values['broker-port'] !== undefined)
+    broker.port = /^\d+$/.test(values['broker-port']) ? Number(values['broker-port']) : values['broker-port']
+  if (values['broker-url'] !== undefined) broker.url = values['broker-url']
+  if (values.hub) {
+    // docs/fleet.md: a hub runs no bundles; its broker only serves its own controller
+    if (values.example) throw createError('GW_ERR_CLI_USAGE', ['--hub runs no bundles: drop --example'])
+    flags.broker = { host: '127.0.0.1', port: 0, ...broker }
+    flags.fleet = { hub: true }
+  } else if (Object.keys(broker).length > 0) flags.broker = broker
+  const controller: Record<string, unknown> = {}
+  if (values.mode !== undefined) controller.mode = values.mode
+  if (values['no-liveness']) controller.liveness = false
+  if (Object.keys(controller).length > 0) flags.controller = controller
+  if (values['log-level'] !== undefined) flags.log = { level: values['log-level'] as 'info' } // checked by loadConfig
+  const http: Record<string, unknown> = {}
+  if (values['http-host'] !== undefined) http.host = values['http-host']
+  if (values['http-port'] !== undefined)
+    http.port = /^\d+$/.test(values['http-port']) ? Number(values['http-port']) : values['http-port']
+  if (values['no-auth']) http.auth = false
+  if (values.debug) http.debug = true
+  if (Object.keys(http).length > 0) flags.http = http
+  Object.assign(flags, dataFlags(values))
+  return flags
+}
+
+/** What `bundlegate start` prints once the gateway is ready. */
+function printBanner(gateway: Gateway, started: number, io: CliIo): void {
+  const { core } = gateway.controller
+  const config = gateway.config
+  line(io.out, `Bundlegate ready in ${Date.now() - started} ms`)
+  line(io.out, `  web service ${gateway.httpUrl}/api/v1`)
+  if (gateway.config.http.console) {
+    const first = gateway.consoleUsers?.takeInitialPassword()
+    const login = first
+      ? ` (log in as ${first.username}, initial password ${first.password}: shown this once)`
+      : ''
+    line(io.out, `  console     ${gateway.httpUrl}/${login}`)
+  }
+  line(io.out, `  root token  ${gateway.tokenFile ?? 'none: authentication is off'}`)
+  line(io.out, `  broker      ${gateway.brokerUrl} (${gateway.broker ? 'embedded' : 'external'})`)
+  line(io.out, `  controller  ${core.mode} mode, instance ${core.instance}`)
+  if (config.fleet.url)
+    line(io.out, `  fleet       ${config.fleet.localId}${config.fleet.hub ? ' (hub)' : ''}`)
 }
