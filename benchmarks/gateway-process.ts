@@ -95,9 +95,11 @@ export async function startGatewayProcess(
       const reg = await output.waitFor(/^\s+example\s+registered in (\d+) ms/, t, 'example registration')
       bannerRegisteredMs = Number(reg.match[1])
       for (let i = 0; i < 100 && bundlePid === undefined; i++) {
-        bundlePid = childPids(child.pid as number).find((p) =>
-          commandLine(p).includes('examples/example/index'),
-        )
+        // the example runs as a managed bundle (docs/manager.md): <data.dir>/bundles/example/<version>/index.js
+        bundlePid = childPids(child.pid as number).find((p) => {
+          const cmd = commandLine(p)
+          return cmd.includes('/bundles/example/') || cmd.includes('examples/example/index')
+        })
         if (bundlePid === undefined) await new Promise((r) => setTimeout(r, 20))
       }
       if (bundlePid === undefined) throw new Error('cannot find the example bundle process of the gateway')
