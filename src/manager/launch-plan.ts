@@ -49,20 +49,22 @@ export function launchPlan(codeDir: string, manifest: Manifest, memoryLimitMb: n
   const ext = extname(file).toLowerCase()
   const heap = memoryLimitMb ? [`--max-old-space-size=${memoryLimitMb}`] : []
   const dev = devCondition() ? ['--conditions=bundlegate-dev'] : []
+  // the manager links the gateway's package into the bundle (place-bundle.ts); older installs use the hook
+  const linked = existsSync(join(codeDir, 'node_modules', 'bundlegate', 'package.json'))
   if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
     const args = [
       ...dev,
       ...heap,
       '--import',
       import.meta.resolve('tsx'),
-      ...bundlegateResolveArgs({ tsxLoaded: true }),
+      ...bundlegateResolveArgs({ tsxLoaded: true, linked }),
     ]
     return { command: process.execPath, args: [...args, file, ...extra], kind: 'node', main: rel }
   }
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs')
     return {
       command: process.execPath,
-      args: [...dev, ...heap, ...bundlegateResolveArgs(), file, ...extra],
+      args: [...dev, ...heap, ...bundlegateResolveArgs({ linked }), file, ...extra],
       kind: 'node',
       main: rel,
     }

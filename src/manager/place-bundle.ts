@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { cp, lstat, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type BundleRecord, LAYOUT, type ManagerStore, type VersionRecord } from './manager-store.ts'
 
 /** What the record of the new version gets besides its directory. */
@@ -17,6 +18,27 @@ export interface Placement {
   version: string
   priority: number
   dependencies: string[]
+}
+
+/** The gateway's own package root (this file is `src/manager/` or `dist/manager/` in it). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/**
+ * `import 'bundlegate'` from the bundle finds the gateway's own package: a link `node_modules/bundlegate` to it,
+ * unless the bundle brought its own. A link instead of a resolve hook: no loader thread in the bundle's process.
+ */
+async function linkOwnPackage(dir: string): Promise<void> {
+  const modules = join(dir, 'node_modules')
+  const target = join(modules, 'bundlegate')
+  if (
+    await lstat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return
+  await mkdir(modules, { recursive: true })
+  await symlink(PACKAGE_ROOT, target, 'dir')
 }
 
 /** `<data.dir>/bundle-data/<name>`. */
@@ -52,6 +74,7 @@ export async function placeBundle(
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err
     })
+    await linkOwnPackage(staging)
     const parent = join(store.bundlesDir, p.name)
     await mkdir(parent, { recursive: true, mode: 0o700 })
     dir = await freeDirName(parent, p.version)
