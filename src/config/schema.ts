@@ -66,7 +66,7 @@ export const OPTIONS = {
     /** The fleet's central MQTT broker (docs/fleet.md); empty: no uplink. */
     url: string('', { pattern: '^(|(mqtts?|wss?|tcp|ssl)://.+)$', env: 'BUNDLEGATE_FLEET_URL' }),
     /** This gateway's id in the fleet, `cg-<letters, digits, _>`: `/api/v1/<localId>/…` on its peers reaches it. */
-    // the id part is the `cg-<id>` of wire-protocol.md §7 (src/gateway/map-resource.ts), at most 64 characters
+    // the id part is the `cg-<id>` of wire-protocol.md §7 (src/web/map-resource.ts), at most 64 characters
     localId: string('', { pattern: '^(|cg-[A-Za-z0-9_]{1,64})$', env: 'BUNDLEGATE_FLEET_LOCAL_ID' }),
     /** Credentials on the central broker: the user name must be `localId` for the documented ACL. */
     username: string('', { env: 'BUNDLEGATE_FLEET_USERNAME' }),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { API_PREFIX, type EventHub, errorReply } from '../gateway/index.ts'
 import type { Json } from '../protocol/index.ts'
+import { API_PREFIX, type EventHub, errorReply } from '../web/index.ts'
 import type { FleetDirectory, PeerView } from './directory.ts'
 
 /** What `GET /api/v1/gateways` says about this gateway itself. */

@@ -1,7 +1,7 @@
 import { DropLog } from '../drop-log.ts'
-import { BucketMap } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
 import { parsePayload } from '../protocol/index.ts'
+import { BucketMap } from '../web/index.ts'
 import type { FleetDirectory } from './directory.ts'
 import { parsePresence } from './presence.ts'
 import type { RemoteCaller } from './remote-caller.ts'

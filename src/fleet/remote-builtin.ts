@@ -1,7 +1,7 @@
 import type { BuiltinAnswer, BuiltinHandler } from '../controller/index.ts'
 import type { ErrorCallArgs, ErrorCode } from '../errors.ts'
-import { errorReply } from '../gateway/index.ts'
 import { type Envelope, isObject, type Json, MAX_RESOURCE_CHARS, resourceName } from '../protocol/index.ts'
+import { errorReply } from '../web/index.ts'
 import { isGatewayId } from './gateway-id.ts'
 import type { RemoteAnswer } from './remote-caller.ts'
 

@@ -1,6 +1,6 @@
 import type { ErrorCallArgs, ErrorCode } from '../errors.ts'
-import { errorReply } from '../gateway/index.ts'
 import { ID_MAX, type Json } from '../protocol/index.ts'
+import { errorReply } from '../web/index.ts'
 import type { FleetDirectory } from './directory.ts'
 import type { FleetReply } from './wire.ts'
 

@@ -1,9 +1,9 @@
 import type { ControllerCore } from '../controller/index.ts'
 import { DropLog } from '../drop-log.ts'
 import type { ErrorCallArgs, ErrorCode } from '../errors.ts'
-import { errorReply, outcomeReply } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
 import type { Json } from '../protocol/index.ts'
+import { errorReply, outcomeReply } from '../web/index.ts'
 import { type TrustScope, trustRefusal } from './trust.ts'
 import { type FleetRequest, parseFleetRequest } from './wire.ts'
 

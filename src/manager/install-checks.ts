@@ -6,9 +6,9 @@
  */
 
 import { createError, GatewayError } from '../errors.ts'
-import { CONTROLLER_PREFIX, GATEWAY_PREFIXES } from '../gateway/index.ts'
 import { patternMatches, routeToPattern } from '../protocol/index.ts'
 import { loadManifest, type Manifest } from '../sdk/manifest.ts'
+import { CONTROLLER_PREFIX, GATEWAY_PREFIXES } from '../web/index.ts'
 
 /** Patterns another party holds: a bundle (installed or registered) or the gateway itself. */
 export interface Claim {

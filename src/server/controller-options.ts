@@ -5,9 +5,9 @@
  */
 import type { Config } from '../config/index.ts'
 import type { ControllerCoreOptions, RegistrationLimits, ReservedPattern } from '../controller/index.ts'
-import { GATEWAY_PREFIXES } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
+import { GATEWAY_PREFIXES } from '../web/index.ts'
 
 /** Resources the web service serves itself: no bundle may register them or anything below them ([HA-11]). */
 export const GATEWAY_RESOURCES: readonly ReservedPattern[] = GATEWAY_PREFIXES.map((prefix) => ({

@@ -5,8 +5,8 @@
 import type { Config } from '../config/index.ts'
 import type { Controller } from '../controller/index.ts'
 import { type Fleet, startFleet } from '../fleet/index.ts'
-import { gatewayVersion } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
+import { gatewayVersion } from '../web/index.ts'
 import type { Closers } from './closers.ts'
 
 /** Starts the uplink (it never delays the start: it connects in the background); undefined without `fleet.url`. */

@@ -9,10 +9,10 @@ import type { Controller } from '../controller/index.ts'
 import { createError } from '../errors.ts'
 import { type FileStore, UploadTickets } from '../files/index.ts'
 import type { Fleet } from '../fleet/index.ts'
-import { buildGateway } from '../gateway/index.ts'
 import type { Logger } from '../logger.ts'
 import type { BundleManager } from '../manager/index.ts'
 import type { GatewayMetrics } from '../metrics/index.ts'
+import { buildWebService } from '../web/index.ts'
 import type { Closers } from './closers.ts'
 import type { AuthStores } from './stores.ts'
 
@@ -41,7 +41,7 @@ export async function startWebService(
   parts: WebServiceParts,
   closers: Closers,
 ): Promise<{ http: FastifyInstance; httpUrl: string }> {
-  const http = buildGateway(webServiceOptions(cfg, parts))
+  const http = buildWebService(webServiceOptions(cfg, parts))
   closers.add(() => http.close())
   try {
     await http.listen({ host: cfg.http.host, port: cfg.http.port })
@@ -60,7 +60,7 @@ export async function startWebService(
 function webServiceOptions(
   cfg: Readonly<Config>,
   parts: WebServiceParts,
-): Parameters<typeof buildGateway>[0] {
+): Parameters<typeof buildWebService>[0] {
   const { controller: ctl, metrics, phase } = parts
   return {
     core: ctl.core,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createError, type ErrorArgs, type TemplateArgs } from '../../src/errors.ts'
-import { errorReply } from '../../src/gateway/http-error.ts'
+import { errorReply } from '../../src/web/http-error.ts'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 const is = <T extends true>(value: T) => value

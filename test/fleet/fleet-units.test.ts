@@ -16,9 +16,9 @@ import { parseFleetTopic, subscriptionsOf } from '../../src/fleet/topics.ts'
 import { parseTrust, trustRefusal } from '../../src/fleet/trust.ts'
 import { uplinkBackoffMs } from '../../src/fleet/uplink.ts'
 import { parseFleetRequest } from '../../src/fleet/wire.ts'
-import { mapRequest } from '../../src/gateway/map-resource.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Envelope, Json } from '../../src/protocol/index.ts'
+import { mapRequest } from '../../src/web/map-resource.ts'
 import { Harness } from '../helpers/controller-harness.ts'
 
 function presence(id: string, over: Partial<Presence> = {}): Presence {

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ControllerCore } from '../../src/controller/index.ts'
-import { buildGateway } from '../../src/gateway/index.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { TokenStore } from '../../src/tokens/index.ts'
 import { LoginThrottle, openConsoleUsers, TrustedDevices, type UserStore } from '../../src/users/index.ts'
+import { buildWebService } from '../../src/web/index.ts'
 import { lifo } from './gateway.ts'
 
 /** A web service with the console on; its throttle's waits are held while `gate.hold` is true. */
@@ -57,7 +57,7 @@ export async function consoleService(t: { after: (fn: () => Promise<void>) => vo
   }
   users.setPassword = cu.users.setPassword.bind(cu.users)
   const devices = new TrustedDevices()
-  const app = buildGateway({
+  const app = buildWebService({
     core,
     tokens,
     logger: silentLogger(),

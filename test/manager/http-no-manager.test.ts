@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ControllerCore } from '../../src/controller/index.ts'
-import { buildGateway } from '../../src/gateway/index.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { TokenStore } from '../../src/tokens/index.ts'
+import { buildWebService } from '../../src/web/index.ts'
 import { lifo } from '../helpers/gateway.ts'
 
 test('without a manager: no install, control or logs routes; GET /api/v1/bundles as before', async (t) => {
@@ -21,7 +21,7 @@ test('without a manager: no install, control or logs routes; GET /api/v1/bundles
   defer(() => tokens.close())
   const core = new ControllerCore({ publish() {} }, { logger: silentLogger() })
   defer(() => core.close())
-  const app = buildGateway({ core, tokens, logger: silentLogger(), ready: () => undefined })
+  const app = buildWebService({ core, tokens, logger: silentLogger(), ready: () => undefined })
   defer(() => app.close())
   const admin = tokens.create({ description: 'admin', scope: 'admin', root: true }).secret
   const call = (method: 'GET' | 'POST' | 'DELETE', url: string) =>

@@ -14,9 +14,9 @@ import { BrokerCredentialStore } from '../../src/broker/index.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { GatewayError } from '../../src/errors.ts'
 import { type Gateway, startGateway } from '../../src/server.ts'
-import { login, withSession } from '../gateway/console-helpers.ts'
 import { runCli } from '../helpers/cli.ts'
 import { lifo, logSink } from '../helpers/gateway.ts'
+import { login, withSession } from '../web/console-helpers.ts'
 import { smallFsOrSkip } from './small-fs.ts'
 
 const TEST_TIMEOUT_MS = 60_000

@@ -10,10 +10,10 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import Fastify from 'fastify'
 import { GatewayError } from '../../src/errors.ts'
-import { installErrorHandlers } from '../../src/gateway/error-handler.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle } from '../../src/sdk/index.ts'
 import { loadConfig, startGateway } from '../../src/server.ts'
+import { installErrorHandlers } from '../../src/web/error-handler.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
 
 const STACK_LINE = /\n\s+at /

@@ -13,11 +13,11 @@ import { main } from '../../src/cli/main.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createBundle, type RequestMessage } from '../../src/sdk/index.ts'
 import type { Gateway } from '../../src/server.ts'
-import { gatewayWithAdmin, login, withSession } from '../gateway/console-helpers.ts'
 import { consoleService } from '../helpers/console-service.ts'
 import { openWs } from '../helpers/events.ts'
 import { lifo, startTestGateway, waitFor } from '../helpers/gateway.ts'
 import { openSocket, rawRequest } from '../helpers/raw-http.ts'
+import { gatewayWithAdmin, login, withSession } from '../web/console-helpers.ts'
 
 const execFileP = promisify(execFile)
 const portOf = (gw: Gateway) => Number(new URL(gw.httpUrl).port)
@@ -120,7 +120,7 @@ test('[HA-14] DNS rebinding: a page of evil.example driving the console session 
 })
 
 test('[HA-14] the names a gateway answers to: loopback, IP literals, http.host, the machine name on a wildcard, http.allowedHosts', async () => {
-  const { allowedHostSet, hostRefusal } = await import('../../src/gateway/host-check.ts')
+  const { allowedHostSet, hostRefusal } = await import('../../src/web/host-check.ts')
   const onLoopback = allowedHostSet({ listenHost: '127.0.0.1', allowedHosts: '', machineNames: ['edge-7'] })
   const onAll = allowedHostSet({ listenHost: '0.0.0.0', allowedHosts: '', machineNames: ['edge-7'] })
   const listed = allowedHostSet({

@@ -1,5 +1,5 @@
-import type { ManagedBundleView } from '../../gateway/index.ts'
 import type { ManagedInfo } from '../../manager/index.ts'
+import type { ManagedBundleView } from '../../web/index.ts'
 import { type CliIo, line } from '../io.ts'
 import { printTable } from '../table.ts'
 

@@ -1,5 +1,5 @@
 import { createError } from '../../errors.ts'
-import type { ManagedBundleView } from '../../gateway/index.ts'
+import type { ManagedBundleView } from '../../web/index.ts'
 import { parse } from '../args.ts'
 import { type CliIo, line } from '../io.ts'
 import {

@@ -3,7 +3,7 @@
  * @module
  */
 export type { Principal, Scope, TokenVerifier } from './auth.ts'
-export { buildGateway, type WebServiceDeps } from './build-gateway.ts'
+export { buildWebService, type WebServiceDeps } from './build-web-service.ts'
 export { EventHub, type EventSubscriber, type PushInput, type Replay } from './events/event-hub.ts'
 export type { EventsOptions } from './events/events-options.ts'
 export { PatternSet } from './events/pattern-set.ts'

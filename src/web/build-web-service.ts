@@ -97,7 +97,7 @@ declare module 'fastify' {
  * Builds the web service (never listens; the caller does). Authentication runs in `onRequest`, before the body is
  * read: a rejected request costs no parsing and never reaches a bundle [HA-4][HA-5].
  */
-export function buildGateway(deps: WebServiceDeps): FastifyInstance {
+export function buildWebService(deps: WebServiceDeps): FastifyInstance {
   const log = deps.logger.child({ component: 'http' })
   const bounds = deps.bounds ?? defaultBounds()
   const app = createApp(log, bounds)

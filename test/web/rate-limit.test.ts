@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { loadConfig } from '../../src/config/index.ts'
 import { ControllerCore } from '../../src/controller/index.ts'
-import { buildGateway } from '../../src/gateway/index.ts'
-import { addressKey } from '../../src/gateway/rate-limit/address-key.ts'
-import { BucketMap } from '../../src/gateway/rate-limit/bucket-map.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { startGateway } from '../../src/server.ts'
 import { TokenStore } from '../../src/tokens/index.ts'
+import { buildWebService } from '../../src/web/index.ts'
+import { addressKey } from '../../src/web/rate-limit/address-key.ts'
+import { BucketMap } from '../../src/web/rate-limit/bucket-map.ts'
 import { lifo } from '../helpers/gateway.ts'
 import { REPO_ROOT } from '../helpers/processes.ts'
 
@@ -79,7 +79,7 @@ async function webService(
   const core = new ControllerCore({ publish() {} }, { logger: silentLogger() })
   defer(() => core.close())
   const clock = manualClock()
-  const app = buildGateway({
+  const app = buildWebService({
     core,
     tokens,
     logger: silentLogger(),

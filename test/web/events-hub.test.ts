@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { EventHub, type EventSubscriber, PatternSet, type PushEvent } from '../../src/gateway/index.ts'
+import { EventHub, type EventSubscriber, PatternSet, type PushEvent } from '../../src/web/index.ts'
 
 function recorder(patterns: string[], admin = false) {
   const got: PushEvent[] = []

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Outcome } from '../../src/controller/index.ts'
-import { outcomeReply } from '../../src/gateway/outcome-reply.ts'
 import { controllerMessage } from '../../src/protocol/index.ts'
+import { outcomeReply } from '../../src/web/outcome-reply.ts'
 
 /** A wire message that says something else than the typed failure: the HTTP answer must follow the typed fields. */
 const misleading = controllerMessage({
