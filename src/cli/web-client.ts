@@ -165,16 +165,30 @@ export async function callApi(
   const headers: Record<string, string> = { accept: 'application/json' }
   if (options.token !== undefined) headers['mx-api-token'] = options.token
   if (options.body !== undefined) headers['content-type'] = 'application/json'
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const init: RequestInit = options.body === undefined ? { headers } : { headers, body: options.body }
+  return fetchApi(base, method, resource, init, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+}
+
+/**
+ * The one HTTP exchange of every CLI call: `<base>/api/v1<resource>` with `init` (headers, body), redirects not
+ * followed, the answer read whole and parsed as JSON when it is JSON.
+ * @throws GW_ERR_CLI_HTTP when the web service cannot be reached or does not answer within `timeoutMs`.
+ */
+export async function fetchApi(
+  base: string,
+  method: string,
+  resource: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<ApiResponse> {
   let res: Response
   let text: string
   try {
     res = await fetch(`${base}/api/v1${resource}`, {
+      ...init,
       method,
-      headers,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
-      ...(options.body === undefined ? {} : { body: options.body }),
     })
     text = await res.text()
   } catch (err) {
