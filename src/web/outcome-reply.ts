@@ -30,8 +30,12 @@ export function outcomeReply(outcome: Outcome, resource: string, debug: boolean)
     case 'bad-request':
       return errorReply('GW_ERR_BAD_REQUEST', [outcome.reason])
     case 'unavailable':
-      // the in-flight bound reads like a stop today (docs/errors.md); `outcome.cause` tells them apart
-      return errorReply('GW_ERR_UNAVAILABLE', ['the gateway is stopping'])
+      // [WP-59] §8.9: the in-flight bound is not a stop; the caller may try again at once
+      return outcome.cause === 'busy'
+        ? errorReply('GW_ERR_UNAVAILABLE', [
+            `too many requests in flight (at most ${outcome.limit}): try again`,
+          ])
+        : errorReply('GW_ERR_UNAVAILABLE', ['the gateway is stopping'])
     case 'id-used':
     case 'internal':
       return errorReply('GW_ERR_INTERNAL')

@@ -38,7 +38,13 @@ test('issue 13: the HTTP error is rendered from the typed failure, never from th
       { kind: 'unavailable', cause: 'busy', limit: 3, message: misleading },
       503,
       'GW_ERR_UNAVAILABLE',
-      /stopping/,
+      /too many requests in flight \(at most 3\)/,
+    ],
+    [
+      { kind: 'unavailable', cause: 'stopping', message: misleading },
+      503,
+      'GW_ERR_UNAVAILABLE',
+      /the gateway is stopping/,
     ],
     [{ kind: 'not-found', message: misleading }, 404, 'GW_ERR_ROUTE_NOT_FOUND', /'\/x'/],
   ]
