@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { main } from '../../src/cli/main.ts'
 import { GatewayError } from '../../src/errors.ts'
 import { type ManifestProblem, validateManifest } from '../../src/sdk/manifest.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
+import { PYTHON_BUNDLE, pahoPython } from '../helpers/managed-bundles.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -496,9 +497,7 @@ describe('bundlegate run: Python bundles', () => {
 
   test('an original-style Python bundle (paho-mqtt, BROKER_PORT_1883_TCP_*) registers and answers `call`', async (t) => {
     // python3 first; /usr/bin/python3 too, where Debian's python3-paho-mqtt installs when python3 is another one
-    const python = ['python3', '/usr/bin/python3'].find(
-      (p) => spawnSync(p, ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' }).status === 0,
-    )
+    const python = pahoPython()
     if (!python) {
       t.skip('python3 with paho-mqtt not available')
       return
@@ -545,60 +544,3 @@ describe('bundlegate run: Python bundles', () => {
     assert.match(c.all, /registered/)
   })
 })
-
-/**
- * The wire routine of an original Sanji bundle, reduced: the broker from BROKER_PORT_1883_TCP_*, registration
- * POST on /controller with an internal tunnel, answers copied from the request with `code`, `data` and `sign`.
- * Works with paho-mqtt 1.x and 2.x.
- */
-const PYTHON_BUNDLE = `
-import json, os, signal, sys, uuid
-import paho.mqtt.client as mqtt
-
-host = os.environ["BROKER_PORT_1883_TCP_ADDR"]
-port = int(os.environ["BROKER_PORT_1883_TCP_PORT"])
-with open(os.path.join(os.environ["BUNDLE_DIR"], "bundle.json")) as f:
-    manifest = json.load(f)
-internal = uuid.uuid4().hex
-
-if hasattr(mqtt, "CallbackAPIVersion"):
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION1)
-else:
-    client = mqtt.Client()
-
-def on_connect(client, userdata, flags, rc):
-    client.subscribe(internal, 0)
-    profile = {
-        "name": manifest["name"], "description": manifest["description"], "role": manifest["role"],
-        "ttl": manifest["ttl"], "hook": [], "resources": [r["resource"] for r in manifest["resources"]],
-        "tunnel": internal,
-    }
-    request = {"resource": "/controller/registration", "method": "post", "tunnel": internal, "data": profile,
-               "id": 1}
-    client.publish("/controller", json.dumps(request), qos=2)
-
-def on_message(client, userdata, msg):
-    m = json.loads(msg.payload.decode("utf-8"))
-    if m.get("resource") == "/controller/registration":
-        if m.get("code") == 200:
-            client.subscribe(m["data"]["tunnel"], 0)
-            print("registered", flush=True)
-        return
-    if "code" in m:
-        return
-    answer = {k: v for k, v in m.items() if k not in ("tunnel", "param", "query") and not k.startswith("_")}
-    answer["code"] = 200
-    answer["sign"] = list(m.get("sign") or []) + [manifest["name"]]
-    answer["data"] = {"cwd": os.getcwd(), "port": port, "python": sys.version.split()[0]}
-    client.publish("/controller", json.dumps(answer), qos=2)
-
-def stop(*_):
-    client.disconnect()
-
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
-client.on_connect = on_connect
-client.on_message = on_message
-client.connect(host, port)
-client.loop_forever()
-`

@@ -155,7 +155,12 @@ export async function waitState(gw: Gateway, name: string, state: string, ms = 2
   )
 }
 
-const PYTHON_BUNDLE = `
+/**
+ * An original Sanji bundle's wire routine, reduced (paho-mqtt 1.x and 2.x): the broker from BROKER_PORT_1883_TCP_*,
+ * its own broker credentials when given, DELETE then POST of its registration on an internal tunnel, answers copied
+ * from the request with `code`, `sign` and `data` {python, pid, cwd, port}. Used by the manager's and `run`'s tests.
+ */
+export const PYTHON_BUNDLE = `
 import json, os, signal, sys, uuid
 import paho.mqtt.client as mqtt
 
@@ -202,13 +207,14 @@ def on_message(client, userdata, msg):
     answer = {k: v for k, v in m.items() if k not in ("tunnel", "param", "query") and not k.startswith("_")}
     answer["code"] = 200
     answer["sign"] = list(m.get("sign") or []) + [manifest["name"]]
-    answer["data"] = {"python": True, "pid": os.getpid(), "cwd": os.getcwd()}
+    answer["data"] = {"python": True, "pid": os.getpid(), "cwd": os.getcwd(), "port": port}
     client.publish("/controller", json.dumps(answer), qos=2)
 
 def stop(*_):
     client.disconnect()
 
 signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
 client.on_connect = on_connect
 client.on_message = on_message
 client.connect(host, port)
