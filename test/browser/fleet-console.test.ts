@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { chromium } from 'playwright-core'
-import { eventually, PASSWORDS, startCentral } from '../fleet/fleet-harness.ts'
+import { eventually, memberFleet, startCentral } from '../fleet/fleet-harness.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
 import { findMosquitto, REPO_ROOT } from '../helpers/processes.ts'
 import { dataOf, RawBundle } from '../helpers/raw-bundle.ts'
@@ -28,13 +28,7 @@ test('console Fleet page: the hub lists cg-a; a resource opens the explorer on /
   const central = await startCentral()
   assert.ok(central)
   defer(() => central.close())
-  const fleet = (id: 'cg-a' | 'cg-hub', trust: string) => ({
-    url: central.url,
-    localId: id,
-    username: id,
-    password: PASSWORDS[id],
-    trust,
-  })
+  const fleet = (id: 'cg-a' | 'cg-hub', trust: string) => memberFleet(central, id, { trust })
   const a = await startTestGateway({ fleet: fleet('cg-a', 'cg-hub=readwrite') })
   defer(() => a.close())
   const bundle = await RawBundle.connect(a, undefined)

@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Config } from '../../src/config/index.ts'
 import { type GatewayProcess, startGatewayProcess } from '../helpers/gateway-child.ts'
 import {
   copyExampleDir,
@@ -34,6 +35,15 @@ export const PASSWORDS = {
 } as const satisfies Record<string, string>
 
 type MemberId = keyof typeof PASSWORDS
+
+/** The `fleet.*` settings of member `id` on `central`: its user and password of {@link PASSWORDS}, and `more`. */
+export function memberFleet(
+  central: Mosquitto,
+  id: MemberId,
+  more: Partial<Config['fleet']> = {},
+): Partial<Config['fleet']> {
+  return { url: central.url, localId: id, username: id, password: PASSWORDS[id], ...more }
+}
 
 /** The central broker; `set_tcp_nodelay true` as docs/fleet.md recommends, unless `nodelay` is false. */
 export async function startCentral(nodelay = true): Promise<Mosquitto | undefined> {
@@ -71,14 +81,7 @@ export async function startMember(
   const exampleDir = opts.hub ? undefined : await copyExampleDir()
   if (exampleDir) defer(() => rm(exampleDir, { recursive: true, force: true }))
   const config = {
-    fleet: {
-      url: central.url,
-      localId: id,
-      username: id,
-      password: PASSWORDS[id],
-      trust: opts.trust,
-      linkBudgetMs: 2000,
-    },
+    fleet: memberFleet(central, id, { trust: opts.trust, linkBudgetMs: 2000 }),
   }
   const m: FleetMember = {
     id,

@@ -10,7 +10,7 @@ import { openSse } from '../helpers/events.ts'
 import { lifo, startTestGateway } from '../helpers/gateway.ts'
 import { findMosquitto, mqttConnect } from '../helpers/processes.ts'
 import { dataOf, RawBundle } from '../helpers/raw-bundle.ts'
-import { eventually, PASSWORDS, startCentral } from './fleet-harness.ts'
+import { eventually, memberFleet, PASSWORDS, startCentral } from './fleet-harness.ts'
 
 const skip = findMosquitto() === undefined ? 'mosquitto is not installed' : false
 
@@ -22,14 +22,8 @@ test('[WP-66] peers re-announced after the SUBSCRIBE stay online; silent ones ex
   const central = await startCentral()
   assert.ok(central)
   defer(() => central.close())
-  const fleet = (id: 'cg-a' | 'cg-hub', trust: string) => ({
-    url: central.url,
-    localId: id,
-    username: id,
-    password: PASSWORDS[id],
-    trust,
-    reannounceSec: 1,
-  })
+  const fleet = (id: 'cg-a' | 'cg-hub', trust: string) =>
+    memberFleet(central, id, { trust, reannounceSec: 1 })
   const a = await startTestGateway({ fleet: fleet('cg-a', 'cg-hub=read') })
   defer(() => a.close())
   const bundle = await RawBundle.connect(a, undefined)

@@ -12,7 +12,7 @@ import { lifo, startTestGateway } from '../helpers/gateway.ts'
 import { findMosquitto, startMosquitto } from '../helpers/processes.ts'
 import { dataOf, RawBundle } from '../helpers/raw-bundle.ts'
 import { makeCertificates } from '../helpers/tls-certs.ts'
-import { documentedAcl, eventually, PASSWORDS } from './fleet-harness.ts'
+import { documentedAcl, eventually, memberFleet, PASSWORDS } from './fleet-harness.ts'
 
 const skip = findMosquitto() === undefined ? 'mosquitto is not installed' : false
 
@@ -33,14 +33,8 @@ test('fleet uplink over TLS with a CA file and passwords; a wrong CA never conne
   assert.ok(central)
   defer(() => central.close())
   assert.match(central.url, /^mqtts:/)
-  const fleet = (id: 'cg-a' | 'cg-b' | 'cg-hub', caFile: string) => ({
-    url: central.url,
-    localId: id,
-    username: id,
-    password: PASSWORDS[id],
-    caFile,
-    trust: 'cg-hub=read',
-  })
+  const fleet = (id: 'cg-a' | 'cg-b' | 'cg-hub', caFile: string) =>
+    memberFleet(central, id, { caFile, trust: 'cg-hub=read' })
   const a = await startTestGateway({ fleet: fleet('cg-a', certs.caFile) })
   defer(() => a.close())
   const bundle = await RawBundle.connect(a, undefined)
