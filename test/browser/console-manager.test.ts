@@ -6,28 +6,23 @@
  * Screenshots go to test-artifacts/console/.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buffer } from 'node:stream/consumers'
 import { test } from 'node:test'
-import { chromium } from 'playwright-core'
 import { packBundle } from '../../src/cli/pack-bundle.ts'
+import { BROWSER_ARTIFACTS, chromiumSkip, launchChromium } from '../helpers/browser.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
 import { REPO_ROOT } from '../helpers/processes.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** The little of the page's DOM the in-page predicates use (this project's tsconfig has no DOM lib). */
 type Doc = {
   querySelector(s: string): { getAttribute(n: string): string | null } | null
   querySelectorAll(s: string): { length: number }
 }
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'console')
-const skip =
-  !existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} is missing (apt-get install chromium); the browser test runs whenever it is there, and always under CI`
-    : false
+const ARTIFACTS = BROWSER_ARTIFACTS
+const skip = chromiumSkip
 
 test('console Bundles page: install a .tar.gz, running, stop, live state changes, live logs, uninstall', {
   skip,
@@ -47,18 +42,7 @@ test('console Bundles page: install a .tar.gz, running, stop, live state changes
   await writeFile(tarball, await buffer(await packBundle(join(REPO_ROOT, 'examples', 'example'))))
 
   await mkdir(ARTIFACTS, { recursive: true })
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  })
+  const context = await launchChromium(join(work, 'profile'))
   defer(() => context.close())
   const page = context.pages()[0] ?? (await context.newPage())
   const problems: string[] = []

@@ -6,21 +6,17 @@
  * at 1280 and 360 px under test-artifacts/. The login and the way to the Token page are done with the keyboard only.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { BROWSER_ARTIFACTS, chromiumSkip, launchChromium } from '../helpers/browser.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
-import { copyExampleDir, REPO_ROOT, spawnExample } from '../helpers/processes.ts'
+import { copyExampleDir, spawnExample } from '../helpers/processes.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'console')
-const skip =
-  !existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} is missing (apt-get install chromium); the browser test runs whenever it is there, and always under CI`
-    : false
+const ARTIFACTS = BROWSER_ARTIFACTS
+const skip = chromiumSkip
 
 test('console in chromium: login, forced password change, Add Token, explorer with the token, revoke [HA-3][HA-10]', {
   skip,
@@ -43,20 +39,7 @@ test('console in chromium: login, forced password change, Add Token, explorer wi
   await mkdir(ARTIFACTS, { recursive: true })
   const profile = await mkdtemp(join(tmpdir(), 'bg-chromium-'))
   defer(() => rm(profile, { recursive: true, force: true }))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  })
+  const context = await launchChromium(profile)
   defer(() => context.close())
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.httpUrl })
   const page = context.pages()[0] ?? (await context.newPage())

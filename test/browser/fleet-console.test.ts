@@ -9,14 +9,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { chromium } from 'playwright-core'
 import { eventually, memberFleet, startCentral } from '../fleet/fleet-harness.ts'
+import { BROWSER_ARTIFACTS, CHROMIUM, launchChromium } from '../helpers/browser.ts'
 import { lifo, logSink, startTestGateway } from '../helpers/gateway.ts'
-import { findMosquitto, REPO_ROOT } from '../helpers/processes.ts'
+import { findMosquitto } from '../helpers/processes.ts'
 import { dataOf, RawBundle } from '../helpers/raw-bundle.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'console')
+const ARTIFACTS = BROWSER_ARTIFACTS
 const skip =
   !existsSync(CHROMIUM) || findMosquitto() === undefined ? 'chromium or mosquitto is missing' : false
 
@@ -46,18 +45,7 @@ test('console Fleet page: the hub lists cg-a; a resource opens the explorer on /
   await mkdir(ARTIFACTS, { recursive: true })
   const profile = await mkdtemp(join(tmpdir(), 'bg-chromium-'))
   defer(() => rm(profile, { recursive: true, force: true }))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  })
+  const context = await launchChromium(profile)
   defer(() => context.close())
   const page = context.pages()[0] ?? (await context.newPage())
   const problems: string[] = []
